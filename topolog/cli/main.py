@@ -1,0 +1,27 @@
+"""The ``topolog`` command line: one typer app, each command group in its own module.
+
+A command module exposes ``register(app: typer.Typer) -> None``; adding a command is a
+new module plus one line in ``_COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="topolog",
+    help="The Kubernetes topology as an event log.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+for _module in _COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,149 @@
+"""The resource-event envelope: what producers publish and processors consume.
+
+Flows in: a watched (or ingested) Kubernetes object, already sanitized.
+Flows out: one record on the resources topic, keyed by ``object_key`` so that every
+change of one object lands in one partition, in order.
+
+The wire form is JSON (orjson) with a schema version ``v``; a consumer that meets an
+unknown version sends the record to the dead-letter topic instead of guessing.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+SCHEMA_VERSION = 1
+
+#: Namespace placeholder used in keys of cluster-scoped objects.
+CLUSTER_SCOPE = ""
+
+
+class EventType(enum.StrEnum):
+    """What happened to the object (the Kubernetes watch types plus a sync marker)."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    #: Not an object change: the initial list of ``kind`` is complete. Its object is empty.
+    SYNCED = "SYNCED"
+
+
+class EnvelopeError(ValueError):
+    """A record that is not a valid envelope (sent to the dead-letter topic with this reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One observed change of one Kubernetes object."""
+
+    cluster: str
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    type: EventType
+    resource_version: str
+    #: Seconds since the epoch when the producer observed the change.
+    observed_at: float
+    #: The sanitized object (see ``topolog.core.sanitize``); ``{}`` for SYNCED.
+    object: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return object_key(self.cluster, self.kind, self.namespace, self.name)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "v": SCHEMA_VERSION,
+                "cluster": self.cluster,
+                "apiVersion": self.api_version,
+                "kind": self.kind,
+                "namespace": self.namespace,
+                "name": self.name,
+                "uid": self.uid,
+                "type": self.type.value,
+                "resourceVersion": self.resource_version,
+                "observedAt": self.observed_at,
+                "object": self.object,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeError(f"undecodable JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Envelope:
+        if not isinstance(data, dict):
+            raise EnvelopeError(f"envelope must be a JSON object, got {type(data).__name__}")
+        version = data.get("v")
+        if version != SCHEMA_VERSION:
+            raise EnvelopeError(f"unknown schema version {version!r} (expected {SCHEMA_VERSION})")
+        try:
+            event_type = EventType(data["type"])
+        except (KeyError, ValueError) as exc:
+            raise EnvelopeError(f"bad or missing event type: {data.get('type')!r}") from exc
+        missing = [k for k in _REQUIRED_STR if not isinstance(data.get(k), str)]
+        if missing:
+            raise EnvelopeError(f"missing or non-string fields: {', '.join(missing)}")
+        obj = data.get("object", {})
+        if not isinstance(obj, dict):
+            raise EnvelopeError("field 'object' must be a JSON object")
+        observed = data.get("observedAt")
+        if not isinstance(observed, int | float) or isinstance(observed, bool):
+            raise EnvelopeError("field 'observedAt' must be a number")
+        return cls(
+            cluster=data["cluster"],
+            api_version=data["apiVersion"],
+            kind=data["kind"],
+            namespace=data["namespace"],
+            name=data["name"],
+            uid=data["uid"],
+            type=event_type,
+            resource_version=data["resourceVersion"],
+            observed_at=float(observed),
+            object=obj,
+        )
+
+
+_REQUIRED_STR = ("cluster", "apiVersion", "kind", "namespace", "name", "uid", "resourceVersion")
+
+
+def object_key(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """The Kafka key of an object: per-object ordering, and compaction keeps its latest state."""
+    return f"{cluster}/{kind}/{namespace}/{name}"
+
+
+def stable_uid(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """A deterministic uid for objects that have none (ingested manifests, derived nodes)."""
+    digest = hashlib.sha1(object_key(cluster, kind, namespace, name).encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=5))
+
+
+def synced_marker(
+    *, cluster: str, api_version: str, kind: str, resource_version: str, observed_at: float
+) -> Envelope:
+    """The record that says the initial list of ``kind`` is complete."""
+    return Envelope(
+        cluster=cluster,
+        api_version=api_version,
+        kind=kind,
+        namespace=CLUSTER_SCOPE,
+        name="",
+        uid="",
+        type=EventType.SYNCED,
+        resource_version=resource_version,
+        observed_at=observed_at,
+    )

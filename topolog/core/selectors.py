@@ -1,0 +1,90 @@
+"""Kubernetes label selectors (``matchLabels`` + ``matchExpressions``), as pure functions.
+
+Semantics follow ``k8s.io/apimachinery/pkg/labels``: requirements are ANDed; ``In``
+and ``NotIn`` take values; ``Exists``/``DoesNotExist`` take none; ``NotIn`` and
+``DoesNotExist`` match objects that lack the key. An empty selector ``{}`` matches
+everything; an absent (``None``) selector is the caller's decision (for a NetworkPolicy
+peer it means "not restricted by this dimension", for a Service "selects nothing").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class SelectorError(ValueError):
+    """A selector that the API server would reject (bad operator or values)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    key: str
+    operator: str  # In | NotIn | Exists | DoesNotExist
+    values: frozenset[str]
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.operator == "In":
+            return self.key in labels and labels[self.key] in self.values
+        if self.operator == "NotIn":
+            return self.key not in labels or labels[self.key] not in self.values
+        if self.operator == "Exists":
+            return self.key in labels
+        return self.key not in labels  # DoesNotExist
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """A parsed label selector; ``Selector(())`` matches everything."""
+
+    requirements: tuple[Requirement, ...]
+
+    def matches(self, labels: Mapping[str, str] | None) -> bool:
+        lbls = labels or {}
+        return all(r.matches(lbls) for r in self.requirements)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.requirements
+
+    def equality_pairs(self) -> list[tuple[str, str]]:
+        """``key=value`` pairs every match must carry (for index look-ups)."""
+        return [
+            (r.key, next(iter(r.values)))
+            for r in self.requirements
+            if r.operator == "In" and len(r.values) == 1
+        ]
+
+
+_OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
+
+
+def parse(selector: Mapping[str, Any] | None) -> Selector:
+    """Parse a ``metav1.LabelSelector`` dict. ``None`` parses as the empty selector."""
+    if selector is None:
+        return Selector(())
+    reqs: list[Requirement] = []
+    for key, value in sorted((selector.get("matchLabels") or {}).items()):
+        reqs.append(Requirement(str(key), "In", frozenset({str(value)})))
+    for expr in selector.get("matchExpressions") or []:
+        op = expr.get("operator")
+        key = expr.get("key")
+        values = frozenset(str(v) for v in expr.get("values") or [])
+        if op not in _OPERATORS or not isinstance(key, str):
+            raise SelectorError(f"bad matchExpression {expr!r}")
+        if op in ("In", "NotIn") and not values:
+            raise SelectorError(f"operator {op} needs values: {expr!r}")
+        if op in ("Exists", "DoesNotExist") and values:
+            raise SelectorError(f"operator {op} takes no values: {expr!r}")
+        reqs.append(Requirement(key, op, values))
+    return Selector(tuple(reqs))
+
+
+def parse_map(match_labels: Mapping[str, str] | None) -> Selector:
+    """A plain ``key: value`` map selector (Service, ReplicationController)."""
+    return parse({"matchLabels": dict(match_labels or {})})
+
+
+def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
+    return parse(selector).matches(labels)
