@@ -17,7 +17,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = (
+    "topolog.cli.dev",
+)
 
 for _module in _COMMAND_MODULES:
     importlib.import_module(_module).register(app)
