@@ -19,6 +19,7 @@ app = typer.Typer(
 
 _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.dev",
+    "topolog.cli.reach",
 )
 
 for _module in _COMMAND_MODULES:
