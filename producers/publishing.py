@@ -1,0 +1,125 @@
+"""Publishing envelopes to Kafka: idempotent, acks=all, compressed, batched.
+
+Flows in: ``Envelope``s from ``watching``, ``ingest`` and ``simulation``.
+Flows out: records on the resources topic, key = ``Envelope.key`` (so every change of one
+object lands in one partition, in order; the idempotent producer keeps that order
+across retries).
+
+``submit`` hands a record to aiokafka's accumulator without waiting for its delivery;
+``flush`` awaits every delivery submitted so far. A failed delivery is never skipped:
+it is raised from ``flush`` and from ``failure()``, which the orchestrator watches so
+the producer stops (and, restarted, reconciles from what Kafka really holds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+from aiokafka import AIOKafkaProducer
+
+from producers import metrics
+from topolog.core import envelope
+
+log = logging.getLogger(__name__)
+
+#: lz4 needs cramjam (aiokafka[lz4]); gzip is always there.
+try:
+    import cramjam  # noqa: F401
+
+    COMPRESSION = "lz4"
+except ImportError:  # pragma: no cover - depends on the environment
+    COMPRESSION = "gzip"
+
+
+class Publisher:
+    """One aiokafka producer for one topic; an async context manager."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topic: str,
+        client_id: str = "topolog-producer",
+        linger_ms: int = 20,
+    ) -> None:
+        self.topic = topic
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=client_id,
+            enable_idempotence=True,
+            acks="all",
+            compression_type=COMPRESSION,
+            linger_ms=linger_ms,
+            max_batch_size=256 * 1024,
+            max_request_size=8 * 1024 * 1024,
+        )
+        self._pending: set[asyncio.Future[object]] = set()
+        self._failure: asyncio.Future[None] | None = None
+        self._started = False
+        self._stopped = False
+
+    async def start(self) -> None:
+        self._failure = asyncio.get_running_loop().create_future()
+        await self._producer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Deliver what is pending, then close. Idempotent."""
+        if self._stopped or not self._started:
+            self._stopped = True
+            return
+        self._stopped = True
+        try:
+            await self.flush()
+        finally:
+            await self._producer.stop()
+
+    async def __aenter__(self) -> Publisher:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def submit(self, event: envelope.Envelope) -> None:
+        """Queue one record (waits only for buffer space, not for delivery)."""
+        future = await self._producer.send(
+            self.topic, value=event.to_json(), key=event.key.encode()
+        )
+        self._pending.add(future)
+        metrics.PENDING.inc()
+        metrics.EVENTS.labels(kind=event.kind, type=event.type.value).inc()
+        future.add_done_callback(self._delivered)
+
+    async def publish(self, events: list[envelope.Envelope]) -> None:
+        """Queue every record, then await their deliveries."""
+        for event in events:
+            await self.submit(event)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Await every delivery submitted so far; raise the first failure."""
+        if self._pending:
+            await asyncio.gather(*list(self._pending))
+
+    async def failure(self) -> None:
+        """Returns never; raises when a delivery fails."""
+        assert self._failure is not None, "Publisher not started"
+        await self._failure
+
+    def _delivered(self, future: asyncio.Future[object]) -> None:
+        self._pending.discard(future)
+        metrics.PENDING.dec()
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None and self._failure is not None and not self._failure.done():
+            log.error("delivery to %s failed: %s", self.topic, exc)
+            self._failure.set_exception(exc)
