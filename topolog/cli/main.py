@@ -20,6 +20,9 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.dev",
     "topolog.cli.reach",
+    "topolog.cli.producer",
+    "topolog.cli.ingest",
+    "topolog.cli.simulate",
 )
 
 for _module in _COMMAND_MODULES:
