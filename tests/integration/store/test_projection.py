@@ -1,0 +1,281 @@
+"""The Redis projection: point-in-time reads, atomicity, idempotency (real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from store import dump, encoding, feed, history
+from store.keys import Keys, Kind
+from store.projection import Projection
+from store.reader import GraphReader
+from store.snapshot import Direction, Snapshot
+from tests.integration.store.builders import (
+    T0,
+    changeset,
+    delete_edge,
+    delete_node,
+    link,
+    pod,
+    upsert_edge,
+    upsert_node,
+)
+from topolog.core import graph
+
+pytestmark = pytest.mark.integration
+
+
+def by_id(snap: Snapshot) -> dict[str, dict[str, Any]]:
+    topology = snap.topology()
+    return {e["ID"]: e for e in topology["Nodes"] + topology["Edges"]}
+
+
+def ms(seconds: float) -> int:
+    return encoding.to_ms(seconds)
+
+
+def pos(offset: int, partition: int = 0) -> encoding.Position:
+    return encoding.Position(topic="topolog.graph", partition=partition, offset=offset)
+
+
+async def test_graph_at_a_time_shows_each_element_in_the_revision_valid_then(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    web_v1 = pod("uid-1", "web", app="web")
+    web_v2 = pod("uid-1", "web", app="web", state="DOWN")
+    web_new = pod("uid-2", "web", app="web")  # recreated: same name, new uid
+    await projection.apply(changeset(T0, upsert_node(web_v1)), pos(0))
+    await projection.apply(changeset(T0 + 10, upsert_node(web_v2)), pos(1))
+    await projection.apply(changeset(T0 + 20, delete_node("uid-1")), pos(2))
+    await projection.apply(changeset(T0 + 30, upsert_node(web_new)), pos(3))
+
+    assert await reader.node("uid-1", ms(T0 - 1)) is None
+    at_start = await reader.node("uid-1", ms(T0))
+    assert at_start is not None
+    assert at_start["Metadata"]["State"] == "UP"
+    assert (at_start["Revision"], at_start["CreatedAt"], at_start["UpdatedAt"]) == (
+        1,
+        ms(T0),
+        ms(T0),
+    )
+    updated = await reader.node("uid-1", ms(T0 + 15))
+    assert updated is not None
+    assert updated["Metadata"]["State"] == "DOWN"
+    assert (updated["Revision"], updated["CreatedAt"], updated["UpdatedAt"]) == (
+        2,
+        ms(T0),
+        ms(T0 + 10),
+    )
+    assert await reader.node("uid-1", ms(T0 + 20)) is None
+    assert await reader.node("uid-1") is None
+    assert await reader.node("uid-2", ms(T0 + 25)) is None
+    assert (await reader.node("uid-2"))["Metadata"]["Name"] == "web"  # type: ignore[index]
+
+    assert await reader.nodes_by_index("Name", "web", ms(T0 + 5)) == {"uid-1"}
+    assert await reader.nodes_by_index("Name", "web", ms(T0 + 25)) == set()
+    assert await reader.nodes_by_index("Name", "web", ms(T0 + 35)) == {"uid-2"}
+    assert await reader.nodes_by_index("State", "DOWN", ms(T0 + 15)) == {"uid-1"}
+    assert await reader.nodes_by_index("State", "DOWN") == set()
+    assert await reader.nodes_by_index("K8s.Labels.app", "web") == {"uid-2"}
+
+
+async def test_live_indexes_and_adjacency_follow_updates(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    ns = graph.Node(id="ns", metadata={"Type": "namespace", "Name": "default"})
+    web = pod("p1", "web", tier="front")
+    owns = link("ns", "p1")
+    await projection.apply(changeset(T0, upsert_node(ns), upsert_node(web), upsert_edge(owns)))
+    assert await reader.edges_of("ns", Direction.OUT) == {owns.id}
+    assert await reader.edges_of("ns", Direction.IN) == set()
+    assert await reader.edges_of("p1", Direction.IN) == {owns.id}
+    assert await reader.nodes_by_index("K8s.Labels.tier", "front") == {"p1"}
+    assert await reader.nodes_by_index("K8s.Namespace", "default") == {"p1"}
+
+    relabelled = pod("p1", "web", tier="back")
+    await projection.apply(changeset(T0 + 1, upsert_node(relabelled)))
+    assert await reader.nodes_by_index("K8s.Labels.tier", "front") == set()
+    assert await reader.nodes_by_index("K8s.Labels.tier", "back") == {"p1"}
+    edge = await reader.edge(owns.id)
+    assert edge is not None
+    assert (edge["Parent"], edge["Child"]) == ("ns", "p1")
+
+    await projection.apply(changeset(T0 + 2, delete_edge(owns.id)))
+    assert await reader.edges_of("ns") == set()
+    assert await reader.edge_ids() == set()
+    assert await reader.node_ids() == {"ns", "p1"}
+
+
+async def test_deleting_a_node_deletes_its_edges_in_the_same_revision(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    ns = graph.Node(id="ns", metadata={"Type": "namespace", "Name": "default"})
+    owns = link("ns", "p1")
+    await projection.apply(
+        changeset(T0, upsert_node(ns), upsert_node(pod("p1", "web")), upsert_edge(owns))
+    )
+    applied = await projection.apply(changeset(T0 + 1, delete_node("p1")))
+    assert applied.changes == 2
+    assert await reader.edge_ids() == set()
+    assert await reader.edges_of("ns") == set()
+    assert await reader.edge(owns.id, ms(T0 + 0.5)) is not None
+    assert await reader.edge(owns.id, ms(T0 + 1)) is None
+
+
+async def test_concurrent_reader_never_sees_an_edge_without_its_nodes(
+    client: aioredis.Redis, keys: Keys, redis_url: str
+) -> None:
+    projection = Projection(client, keys)
+    reader_client = aioredis.Redis.from_url(redis_url)
+    reader = GraphReader(reader_client, keys)
+    hub = graph.Node(id="hub", metadata={"Type": "namespace", "Name": "hub"})
+    await projection.apply(changeset(T0, upsert_node(hub)))
+    done = asyncio.Event()
+    checks = 0
+
+    async def write() -> None:
+        for i in range(300):
+            leaf = pod(f"p{i}", f"web-{i}")
+            await projection.apply(
+                changeset(T0 + i, upsert_node(leaf), upsert_edge(link("hub", leaf.id))), pos(2 * i)
+            )
+            if i % 3 == 0:
+                await projection.apply(
+                    changeset(T0 + i + 0.5, delete_node(leaf.id)), pos(2 * i + 1)
+                )
+            await asyncio.sleep(0.002)  # give the reader turns between writes
+        done.set()
+
+    async def read() -> None:
+        nonlocal checks
+        while not done.is_set() or checks == 0:
+            async with reader_client.pipeline(transaction=True) as pipe:
+                pipe.smembers(keys.alive(Kind.EDGE)).smembers(keys.alive(Kind.NODE))
+                pipe.smembers(keys.out_edges("hub"))
+                edge_ids, node_ids, hub_out = await pipe.execute()
+            children = {e.decode() for e in edge_ids}
+            assert children == {e.decode() for e in hub_out}
+            alive = {n.decode() for n in node_ids}
+            expected = {link("hub", n).id for n in alive if n != "hub"}
+            assert children == expected
+            snap = await reader.snapshot()
+            for edge_id in snap.edge_ids():
+                edge = snap.edge(edge_id)
+                assert edge is not None
+                assert snap.node(edge["Parent"]) is not None
+                assert snap.node(edge["Child"]) is not None
+            checks += 1
+
+    try:
+        await asyncio.gather(write(), read())
+    finally:
+        await reader_client.aclose()
+    assert checks > 10
+
+
+async def test_redelivered_changeset_changes_nothing(client: aioredis.Redis, keys: Keys) -> None:
+    projection = Projection(client, keys)
+    first = changeset(T0, upsert_node(pod("p1", "web")), upsert_edge(link("p1", "p1")))
+    second = changeset(T0 + 1, upsert_node(pod("p1", "web", state="DOWN")))
+    await projection.apply(first, pos(7))
+    await projection.apply(second, pos(8))
+    before = await dump.dump(client, keys)
+
+    again = await projection.apply(first, pos(7))
+    assert again.redelivered
+    assert await dump.dump(client, keys) == before
+    # The same content from a new record (a processor replay) is no change either.
+    replayed = await projection.apply(
+        changeset(T0 + 2, upsert_node(pod("p1", "web", state="DOWN"))), pos(9)
+    )
+    assert replayed.revision == 0
+    after = await dump.dump(client, keys)
+    assert after.pop("hwm") != before.pop("hwm")
+    assert after == before
+
+
+async def test_versions_in_the_same_millisecond_keep_only_the_last(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    await projection.apply(changeset(T0, upsert_node(pod("p1", "web"))))
+    await projection.apply(changeset(T0, upsert_node(pod("p1", "web", state="DOWN"))))
+    node = await reader.node("p1", ms(T0))
+    assert node is not None
+    assert (node["Metadata"]["State"], node["Revision"]) == ("DOWN", 2)
+    assert await client.zcard(keys.history(Kind.NODE, "p1")) == 1
+
+
+async def test_clock_going_backwards_never_reorders_an_elements_history(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    await projection.apply(changeset(T0 + 10, upsert_node(pod("p1", "web"))))
+    await projection.apply(changeset(T0, upsert_node(pod("p1", "web", state="DOWN"))))
+    node = await reader.node("p1")
+    assert node is not None
+    assert node["Metadata"]["State"] == "DOWN"
+    assert node["UpdatedAt"] == ms(T0 + 10)
+    assert await reader.node("p1", ms(T0 + 5)) is None
+
+
+def _random_changesets(seed: int, count: int) -> list[graph.ChangeSet]:
+    rnd = random.Random(seed)
+    node_ids = [f"n{i}" for i in range(8)]
+    out = []
+    t = T0
+    for _ in range(count):
+        t += rnd.choice([0, 0.0004, 0.5, 1, 3, -2])  # same ms, sub-ms, and clock skew
+        changes: list[graph.Change] = []
+        for _ in range(rnd.randint(1, 4)):
+            a, b = rnd.choice(node_ids), rnd.choice(node_ids)
+            roll = rnd.random()
+            if roll < 0.4:
+                changes.append(
+                    upsert_node(
+                        pod(
+                            a,
+                            f"name-{a}",
+                            state=rnd.choice(["UP", "DOWN"]),
+                            app=rnd.choice(["x", "y"]),
+                        ),
+                        rnd.randint(0, 99),
+                    )
+                )
+            elif roll < 0.7:
+                changes.append(upsert_edge(link(a, b, rnd.choice(["ownership", "service"]))))
+            elif roll < 0.85:
+                changes.append(delete_node(a))
+            else:
+                changes.append(delete_edge(link(a, b).id))
+        out.append(changeset(t, *changes))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_redis_projection_equals_the_in_memory_history(
+    client: aioredis.Redis, keys: Keys, seed: int
+) -> None:
+    """The reference semantics (store.history, used by cold time travel) and Redis agree."""
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    model = history.History()
+    sets = _random_changesets(seed, 80)
+    for offset, cs in enumerate(sets):
+        position = pos(offset)
+        got = await projection.apply(cs, position)
+        assert got.revision == model.apply(cs, position)
+        if offset % 10 == 0:  # a redelivery now and then
+            assert (await projection.apply(cs, position)).redelivered
+    times = sorted({encoding.to_ms(cs.time) for cs in sets})
+    probes = [None, times[0] - 1, *times, *(t + 1 for t in times)]
+    for t in probes:
+        assert by_id(await reader.snapshot(t)) == by_id(model.at(t)), t
+    entries = await feed.read_after(client, keys, 0, count=None)
+    assert entries == model.feed
