@@ -12,8 +12,10 @@ from rich.console import Console
 from topolog.platform import local
 from topolog.platform.process import PlatformError
 
-dev = typer.Typer(help="Run the local platform: Kafka (KRaft), Redis, kube-apiserver + kwok.",
-                  no_args_is_help=True)
+dev = typer.Typer(
+    help="Run the local platform: Kafka (KRaft), Redis, kube-apiserver + kwok.",
+    no_args_is_help=True,
+)
 console = Console(stderr=True)
 
 StateDirOption = typer.Option(None, "--state-dir", help="State directory (default: .state)")
@@ -21,8 +23,9 @@ StateDirOption = typer.Option(None, "--state-dir", help="State directory (defaul
 
 @dev.command()
 def up(
-    only: list[str] = typer.Option(list(local.SERVICES), "--only",
-                                   help="Services to start: redis, kafka, kube."),
+    only: list[str] = typer.Option(
+        list(local.SERVICES), "--only", help="Services to start: redis, kafka, kube."
+    ),
     state_dir: Path | None = StateDirOption,
 ) -> None:
     """Start (or keep) the local platform; safe to run again."""

@@ -1,0 +1,35 @@
+"""A minimal faust app for the platform test: an agent summing values per key in a table.
+
+Every update is echoed to the output topic as ``key=total`` so the test can see the
+table's value; after a worker restart the first echo proves the table was recovered
+from its changelog (in-memory store, so recovery must come from Kafka).
+"""
+
+from __future__ import annotations
+
+import os
+
+import faust
+
+app = faust.App(
+    os.environ["COUNTER_APP_ID"],
+    broker=f"kafka://{os.environ['COUNTER_KAFKA']}",
+    store="memory://",
+    web_enabled=False,
+    topic_partitions=1,
+    producer_acks=-1,
+)
+inputs = app.topic(os.environ["COUNTER_IN"], key_type=str, value_type=int)
+outputs = app.topic(os.environ["COUNTER_OUT"], key_type=str, value_type=str)
+totals = app.Table("totals", default=int, partitions=1)
+
+
+@app.agent(inputs)
+async def count(stream: faust.StreamT[int]) -> None:
+    async for key, value in stream.items():
+        totals[key] += value
+        await outputs.send(key=key, value=f"{key}={totals[key]}")
+
+
+if __name__ == "__main__":
+    app.main()
