@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.unit.core.netpol import objects
 from topolog.core.netpol import policy as np
+
+from . import objects
 
 NAMESPACES = ("x", "y", "z")
 POD_NAMES = ("a", "b", "c")

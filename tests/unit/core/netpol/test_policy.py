@@ -5,11 +5,12 @@ from typing import Any
 
 import pytest
 
-from tests.unit.core.netpol import objects
 from topolog.core.netpol import policy as np
 from topolog.core.netpol import ports
 from topolog.core.netpol.policy import Direction
 from topolog.core.netpol.ports import PortSet, Protocol
+
+from . import objects
 
 INGRESS, EGRESS = Direction.INGRESS, Direction.EGRESS
 

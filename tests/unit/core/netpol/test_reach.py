@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.core.netpol import e2e_model, objects
-from tests.unit.core.netpol.e2e_model import Reachability, peer
 from topolog.core.netpol import policy as np
 from topolog.core.netpol import ports, reach
 from topolog.core.netpol.ports import Protocol
+
+from . import e2e_model, objects, strategies
+from .e2e_model import Reachability, peer
 
 DNS_EGRESS = {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
 
@@ -841,97 +842,38 @@ def test_matrix_intersects_egress_and_ingress_port_sets() -> None:
 
 # --- the matrix is allowed() for every pair, on random clusters ----------------------------------
 
-_LABEL = st.sampled_from(["a", "b"])
-_SEL = st.one_of(
-    st.just({}),
-    st.builds(lambda v: labels(app=v), _LABEL),
-    st.builds(lambda v: expr("app", "NotIn", v), _LABEL),
-    st.builds(lambda v: labels(team=v), _LABEL),
-)
-_PEER = st.one_of(
-    st.builds(lambda s: {"podSelector": s}, _SEL),
-    st.builds(lambda s: {"namespaceSelector": s}, _SEL),
-    st.builds(lambda s, t: {"podSelector": s, "namespaceSelector": t}, _SEL, _SEL),
-    st.builds(
-        lambda c, e: {"ipBlock": {"cidr": c, **({"except": [e]} if e else {})}},
-        st.sampled_from(["10.0.0.0/30", "10.0.0.0/24", "0.0.0.0/0"]),
-        st.sampled_from([None, "10.0.0.1/32", "10.0.0.2/31"]),
-    ),
-)
-_PORT = st.one_of(
-    st.builds(
-        lambda p, pr: {"port": p, "protocol": pr},
-        st.sampled_from([53, 80, 81]),
-        st.sampled_from(["TCP", "UDP"]),
-    ),
-    st.builds(lambda p: {"port": p, "endPort": p + 10}, st.sampled_from([75, 80])),
-    st.builds(lambda n: {"port": n}, st.sampled_from(["http", "alt"])),
-    st.just({"protocol": "SCTP"}),
-)
-_RULE = st.fixed_dictionaries(
-    {}, optional={"peers": st.lists(_PEER, max_size=2), "ports": st.lists(_PORT, max_size=2)}
-)
-_POLICY = st.fixed_dictionaries(
-    {
-        "ns": st.sampled_from(["n1", "n2"]),
-        "podSelector": _SEL,
-        "ingress": st.one_of(st.none(), st.lists(_RULE, max_size=2)),
-        "egress": st.one_of(st.none(), st.lists(_RULE, max_size=2)),
-        "types": st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]),
-    }
-)
-_POD = st.tuples(
-    st.sampled_from(["n1", "n2", "n3"]),
-    st.one_of(st.none(), _LABEL),
-    st.sampled_from([None, "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.1.5"]),
-    st.sampled_from([None, 80, 8080]),
-)
-
-
-def _rule(raw: dict[str, Any], field: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if "peers" in raw:
-        out[field] = raw["peers"]
-    if "ports" in raw:
-        out["ports"] = raw["ports"]
-    return out
-
 
 def random_cluster(
-    pod_specs: list[tuple[Any, ...]], policy_specs: list[dict[str, Any]]
+    pods: list[tuple[str, dict[str, Any]]], policies: list[tuple[str, dict[str, Any]]]
 ) -> np.Cluster:
-    pods = []
-    for i, (ns, app, ip, http) in enumerate(pod_specs):
-        named = [("http", "TCP", http)] if http else []
-        pods.append(
-            np.parse_pod(objects.pod(ns, f"p{i}", {"app": app} if app else {}, ip=ip, ports=named))
-        )
-    policies = []
-    for i, spec in enumerate(policy_specs):
-        body: dict[str, Any] = {"podSelector": spec["podSelector"]}
-        if spec["ingress"] is not None:
-            body["ingress"] = [_rule(r, "from") for r in spec["ingress"]]
-        if spec["egress"] is not None:
-            body["egress"] = [_rule(r, "to") for r in spec["egress"]]
-        if spec["types"]:
-            body["policyTypes"] = spec["types"]
-        policies.append(np.parse_policy(netpol(spec["ns"], f"np{i}", body)))
-    namespaces = {
-        "n1": np.parse_namespace(objects.namespace("n1", {"team": "a"})),
-        "n2": np.parse_namespace(objects.namespace("n2", {"team": "b"})),
-    }
-    return np.Cluster(pods=pods, policies=policies, namespaces=namespaces)
+    return np.Cluster(
+        pods=[
+            np.parse_pod(strategies.pod_object(ns, f"p{i}", spec))
+            for i, (ns, spec) in enumerate(pods)
+        ],
+        policies=[
+            np.parse_policy(strategies.policy_object(ns, f"np{i}", spec))
+            for i, (ns, spec) in enumerate(policies)
+        ],
+        namespaces={
+            ns: np.parse_namespace(objects.namespace(ns, lbls))
+            for ns, lbls in strategies.DECLARED.items()
+        },
+    )
 
 
 PROBE_PORTS = (1, 52, 53, 54, 74, 75, 79, 80, 81, 82, 85, 90, 91, 8080, 65535)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(_POD, min_size=1, max_size=5), st.lists(_POLICY, max_size=4))
+@given(
+    st.lists(st.tuples(strategies.POD_NAMESPACE, strategies.POD_SPEC), min_size=1, max_size=5),
+    st.lists(st.tuples(strategies.POLICY_NAMESPACE, strategies.POLICY_SPEC), max_size=4),
+)
 def test_matrix_is_allowed_for_every_pair_port_and_protocol(
-    pod_specs: list[tuple[Any, ...]], policy_specs: list[dict[str, Any]]
+    pods: list[tuple[str, dict[str, Any]]], policies: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    cl = random_cluster(pod_specs, policy_specs)
+    cl = random_cluster(pods, policies)
     open_ports = {(c.src.ref, c.dst.ref): c.ports for c in reach.matrix(cl)}
     for src in cl.pods:
         for dst in cl.pods:

@@ -1,0 +1,374 @@
+"""Incremental networkpolicy→pod edges: one object event in, only the edges it changes out.
+
+Flows in: Pod, Namespace and NetworkPolicy objects (``apply_*``) and deletions (``delete_*``),
+in any order, as the processors consume them from the resources topic.
+Flows out: an ``EdgeDelta`` per event — edges to upsert (new, or with changed metadata) and
+ids of edges that no longer exist — which the processors turn into graph changes.
+
+Edges (Skydive's shape): Parent = policy uid, Child = pod uid, ``Metadata`` =
+``RelationType: networkpolicy``, ``PolicyType: ingress|egress``, ``PolicyPoint: begin`` for
+the pods the policy selects (``PolicyTarget: deny`` when it has no rule for that direction and
+so only isolates them, else ``allow``) and ``PolicyPoint: end`` for the pods its rules let in
+(ingress) or out to (egress), with ``PolicyTarget: allow``. ``PolicyPorts`` lists the ports of
+the rules behind the edge (``:80;:53/UDP``; ``*`` = every port; ``""`` = none). Ids come from
+``graph.edge_id(policy_uid, pod_uid, "networkpolicy", type, point)``, stable across restarts.
+
+Invariants of ``NetpolGraph``:
+- ``_pairs[(policy, pod)]`` holds exactly ``pair_edges(policy, pod, labels of pod's namespace)``
+  for every pair whose edge set is not empty, and no other pair; ``_policy_pods`` and
+  ``_pod_policies`` are its two projections.
+- ``_ns_hits[ns]`` maps each policy with namespaceSelector peers to which of its namespace
+  selectors match ``ns`` (only policies with at least one hit), for every known namespace
+  (declared, or holding pods).
+An event therefore re-evaluates only the pairs it can change: a pod event the policies of its
+namespace, those whose namespace selectors match its namespace and those with peer-less rules
+or ipBlock peers; a policy event the pods found through the label indexes; a namespace event
+the policies whose namespace selectors change their verdict on it, for its pods.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from topolog.core import graph, selectors
+from topolog.core.netpol import policy as np
+
+RELATION = "networkpolicy"
+
+_Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(slots=True)
+class EdgeDelta:
+    """What one event changed: edges to upsert, ids of edges to delete."""
+
+    added: list[graph.Edge] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def pair_edges(
+    policy: np.Policy, pod: np.Pod, namespace_labels: Mapping[str, str]
+) -> dict[str, graph.Edge]:
+    """Every edge between ``policy`` and ``pod`` (``namespace_labels``: the pod's namespace)."""
+    out: dict[str, graph.Edge] = {}
+    selected = np.selects(policy, pod)
+    for direction in np.DIRECTIONS:
+        if direction not in policy.types:
+            continue
+        rules = policy.rules(direction)
+        if selected:
+            target = "allow" if rules else "deny"
+            _add(out, policy, pod, direction, "begin", target, np.ports_label(rules))
+        matching = [
+            r
+            for r in rules
+            if np.rule_matches(
+                r,
+                policy_namespace=policy.namespace,
+                endpoint=pod,
+                namespace_labels=namespace_labels,
+            )
+        ]
+        if matching:
+            _add(out, policy, pod, direction, "end", "allow", np.ports_label(matching))
+    return out
+
+
+def _add(
+    out: dict[str, graph.Edge],
+    policy: np.Policy,
+    pod: np.Pod,
+    direction: np.Direction,
+    point: str,
+    target: str,
+    ports_text: str,
+) -> None:
+    eid = graph.edge_id(policy.uid, pod.uid, RELATION, direction.value, point)
+    out[eid] = graph.Edge(
+        id=eid,
+        parent=policy.uid,
+        child=pod.uid,
+        metadata={
+            "RelationType": RELATION,
+            "PolicyType": direction.value,
+            "PolicyTarget": target,
+            "PolicyPoint": point,
+            "PolicyPorts": ports_text,
+        },
+    )
+
+
+def edges_from_scratch(cluster: np.Cluster) -> dict[str, graph.Edge]:
+    """All edges of a snapshot, by brute force (the reference ``NetpolGraph`` must equal)."""
+    out: dict[str, graph.Edge] = {}
+    for pol in cluster.policies:
+        for pod in cluster.pods:
+            out.update(pair_edges(pol, pod, cluster.namespace_labels(pod.namespace)))
+    return out
+
+
+def _namespace_selectors(policy: np.Policy) -> tuple[selectors.Selector, ...]:
+    return tuple(p.namespace_selector for p in policy.peers() if p.namespace_selector is not None)
+
+
+def _is_global(policy: np.Policy) -> bool:
+    """Whether the policy's peers can match pods anywhere regardless of namespace labels."""
+    return any(
+        rule.peers is None or any(p.ip_block is not None for p in rule.peers)
+        for d in np.DIRECTIONS
+        for rule in policy.rules(d)
+    )
+
+
+class NetpolGraph:
+    """The networkpolicy edges of a live cluster, kept up to date one event at a time."""
+
+    def __init__(self) -> None:
+        self._declared: dict[str, dict[str, str]] = {}
+        # Labels in force of every known namespace (declared, or holding pods).
+        self._ns_labels: dict[str, Mapping[str, str]] = {}
+        self._ns_by_label: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._pods: dict[_Key, np.Pod] = {}
+        self._pods_by_ns: dict[str, set[_Key]] = defaultdict(set)
+        self._pods_by_label: dict[tuple[str, str, str], set[_Key]] = defaultdict(set)
+        self._policies: dict[_Key, np.Policy] = {}
+        self._policies_by_ns: dict[str, set[_Key]] = defaultdict(set)
+        self._ns_selecting: set[_Key] = set()
+        self._global: set[_Key] = set()
+        self._ns_hits: dict[str, dict[_Key, tuple[bool, ...]]] = {}
+        self._pairs: dict[tuple[_Key, _Key], dict[str, graph.Edge]] = {}
+        self._policy_pods: dict[_Key, set[_Key]] = defaultdict(set)
+        self._pod_policies: dict[_Key, set[_Key]] = defaultdict(set)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def edges(self) -> dict[str, graph.Edge]:
+        """Every current edge by id."""
+        return {eid: e for pair in self._pairs.values() for eid, e in pair.items()}
+
+    def snapshot(self) -> np.Cluster:
+        """The objects this graph holds, as a ``Cluster`` (for ``reach`` and for checks)."""
+        return np.Cluster(
+            pods=list(self._pods.values()),
+            policies=list(self._policies.values()),
+            namespaces={n: np.Namespace(n, labels) for n, labels in self._ns_labels.items()},
+        )
+
+    # --- events ----------------------------------------------------------------------------
+
+    def apply_policy(self, obj: Mapping[str, Any]) -> EdgeDelta:
+        pol = np.parse_policy(obj)
+        key = pol.key
+        if key in self._policies:
+            self._unindex_policy(key)
+        self._policies[key] = pol
+        self._policies_by_ns[pol.namespace].add(key)
+        if _is_global(pol):
+            self._global.add(key)
+        ns_sels = _namespace_selectors(pol)
+        if ns_sels:
+            self._ns_selecting.add(key)
+            self._index_hits(key, ns_sels)
+        pods = self._candidate_pods(pol) | self._policy_pods.get(key, set())
+        return self._recompute((key, x) for x in pods)
+
+    def delete_policy(self, namespace: str, name: str) -> EdgeDelta:
+        key = (namespace, name)
+        if key not in self._policies:
+            return EdgeDelta()
+        self._unindex_policy(key)
+        del self._policies[key]
+        return self._recompute((key, x) for x in set(self._policy_pods.get(key, ())))
+
+    def apply_pod(self, obj: Mapping[str, Any]) -> EdgeDelta:
+        pod = np.parse_pod(obj)
+        key = pod.key
+        if key in self._pods:
+            self._unindex_pod(key)
+        self._pods[key] = pod
+        self._pods_by_ns[pod.namespace].add(key)
+        for k, v in pod.labels.items():
+            self._pods_by_label[(pod.namespace, k, v)].add(key)
+        self._know_namespace(pod.namespace)
+        policies = (
+            self._policies_by_ns.get(pod.namespace, set())
+            | self._ns_hits[pod.namespace].keys()
+            | self._global
+            | self._pod_policies.get(key, set())
+        )
+        return self._recompute((p, key) for p in policies)
+
+    def delete_pod(self, namespace: str, name: str) -> EdgeDelta:
+        key = (namespace, name)
+        if key not in self._pods:
+            return EdgeDelta()
+        self._unindex_pod(key)
+        del self._pods[key]
+        delta = self._recompute((p, key) for p in set(self._pod_policies.get(key, ())))
+        self._forget_namespace_if_unused(namespace)
+        return delta
+
+    def apply_namespace(self, obj: Mapping[str, Any]) -> EdgeDelta:
+        ns = np.parse_namespace(obj)
+        self._declared[ns.name] = dict(ns.labels)
+        return self._relabel_namespace(ns.name, ns.labels)
+
+    def delete_namespace(self, name: str) -> EdgeDelta:
+        if self._declared.pop(name, None) is None:
+            return EdgeDelta()
+        if not self._pods_by_ns.get(name):
+            self._forget_namespace_if_unused(name)
+            return EdgeDelta()
+        # Pods outlived their namespace (their deletions are still to come): they keep
+        # the labels every namespace is known to have.
+        return self._relabel_namespace(name, np.default_namespace_labels(name))
+
+    # --- namespaces --------------------------------------------------------------------------
+
+    def _know_namespace(self, name: str) -> None:
+        if name in self._ns_labels:
+            return
+        labels = self._declared.get(name) or np.default_namespace_labels(name)
+        self._ns_labels[name] = labels
+        for kv in labels.items():
+            self._ns_by_label[kv].add(name)
+        self._ns_hits[name] = self._hits_for(labels)
+
+    def _forget_namespace_if_unused(self, name: str) -> None:
+        if name in self._declared or self._pods_by_ns.get(name) or name not in self._ns_labels:
+            return
+        for kv in self._ns_labels.pop(name).items():
+            self._discard(self._ns_by_label, kv, name)
+        del self._ns_hits[name]
+        self._pods_by_ns.pop(name, None)
+
+    def _relabel_namespace(self, name: str, labels: Mapping[str, str]) -> EdgeDelta:
+        if name not in self._ns_labels:
+            self._know_namespace(name)
+            return EdgeDelta()  # no pods there yet: no edge can change
+        old_labels = self._ns_labels[name]
+        if old_labels == labels:
+            return EdgeDelta()
+        for kv in old_labels.items():
+            self._discard(self._ns_by_label, kv, name)
+        self._ns_labels[name] = labels
+        for kv in labels.items():
+            self._ns_by_label[kv].add(name)
+        old_hits = self._ns_hits[name]
+        new_hits = self._hits_for(labels)
+        self._ns_hits[name] = new_hits
+        changed = {
+            p for p in old_hits.keys() | new_hits.keys() if old_hits.get(p) != new_hits.get(p)
+        }
+        pods = self._pods_by_ns.get(name, set())
+        return self._recompute((p, x) for p in changed for x in pods)
+
+    def _hits_for(self, labels: Mapping[str, str]) -> dict[_Key, tuple[bool, ...]]:
+        """Which namespace selectors of each namespace-selecting policy match ``labels``."""
+        out: dict[_Key, tuple[bool, ...]] = {}
+        for key in self._ns_selecting:
+            hits = tuple(s.matches(labels) for s in _namespace_selectors(self._policies[key]))
+            if any(hits):
+                out[key] = hits
+        return out
+
+    def _index_hits(self, key: _Key, ns_sels: tuple[selectors.Selector, ...]) -> None:
+        matching = [self._namespaces_matching(s) for s in ns_sels]
+        for ns in set().union(*matching):
+            self._ns_hits[ns][key] = tuple(ns in m for m in matching)
+
+    def _namespaces_matching(self, sel: selectors.Selector) -> set[str]:
+        pairs = sel.equality_pairs()
+        if pairs:
+            sets = sorted((self._ns_by_label.get(kv, set()) for kv in pairs), key=len)
+            candidates = set(sets[0]).intersection(*sets[1:])
+        else:
+            candidates = set(self._ns_labels)
+        return {ns for ns in candidates if sel.matches(self._ns_labels[ns])}
+
+    # --- pods and policies -------------------------------------------------------------------
+
+    def _pods_matching(self, namespace: str, sel: selectors.Selector | None) -> set[_Key]:
+        if sel is None or sel.is_empty:
+            return set(self._pods_by_ns.get(namespace, ()))
+        pairs = sel.equality_pairs()
+        if pairs:
+            sets = sorted(
+                (self._pods_by_label.get((namespace, k, v), set()) for k, v in pairs), key=len
+            )
+            candidates = set(sets[0]).intersection(*sets[1:])
+        else:
+            candidates = set(self._pods_by_ns.get(namespace, ()))
+        return {x for x in candidates if sel.matches(self._pods[x].labels)}
+
+    def _candidate_pods(self, pol: np.Policy) -> set[_Key]:
+        """Pods that may have an edge with ``pol``, found through the indexes."""
+        out = self._pods_matching(pol.namespace, pol.pod_selector)
+        for direction in np.DIRECTIONS:
+            for rule in pol.rules(direction):
+                if rule.peers is None:
+                    return set(self._pods)  # every pod is a peer
+                for peer in rule.peers:
+                    if peer.ip_block is not None:
+                        out |= {k for k, p in self._pods.items() if p.ips}
+                    elif peer.namespace_selector is None:
+                        out |= self._pods_matching(pol.namespace, peer.pod_selector)
+                    else:
+                        for ns in self._namespaces_matching(peer.namespace_selector):
+                            out |= self._pods_matching(ns, peer.pod_selector)
+        return out
+
+    def _unindex_policy(self, key: _Key) -> None:
+        pol = self._policies[key]
+        self._discard(self._policies_by_ns, pol.namespace, key)
+        self._global.discard(key)
+        if key in self._ns_selecting:
+            self._ns_selecting.discard(key)
+            for hits in self._ns_hits.values():
+                hits.pop(key, None)
+
+    def _unindex_pod(self, key: _Key) -> None:
+        pod = self._pods[key]
+        self._pods_by_ns[pod.namespace].discard(key)
+        for k, v in pod.labels.items():
+            self._discard(self._pods_by_label, (pod.namespace, k, v), key)
+
+    @staticmethod
+    def _discard(index: dict[Any, set[Any]], key: Any, value: Any) -> None:
+        members = index.get(key)
+        if members is not None:
+            members.discard(value)
+            if not members:
+                del index[key]
+
+    # --- the one place edges change ----------------------------------------------------------
+
+    def _recompute(self, pairs: Iterable[tuple[_Key, _Key]]) -> EdgeDelta:
+        delta = EdgeDelta()
+        for pair in set(pairs):
+            pkey, xkey = pair
+            pol = self._policies.get(pkey)
+            pod = self._pods.get(xkey)
+            new: dict[str, graph.Edge] = {}
+            if pol is not None and pod is not None:
+                new = pair_edges(pol, pod, self._ns_labels[pod.namespace])
+            old = self._pairs.get(pair, {})
+            delta.added.extend(e for eid, e in new.items() if old.get(eid) != e)
+            delta.removed.extend(eid for eid in old if eid not in new)
+            if new:
+                self._pairs[pair] = new
+                self._policy_pods[pkey].add(xkey)
+                self._pod_policies[xkey].add(pkey)
+            elif pair in self._pairs:
+                del self._pairs[pair]
+                self._discard(self._policy_pods, pkey, xkey)
+                self._discard(self._pod_policies, xkey, pkey)
+        delta.added.sort(key=lambda e: e.id)
+        delta.removed.sort()
+        return delta
