@@ -10,6 +10,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,27 +182,43 @@ class History:
                 if not edges:
                     del self.incident[node_id]
 
-    def version_at(self, kind: Kind, element_id: str, t: int) -> encoding.Version | None:
-        """The version of an element valid at ``t`` (ms), if it existed then."""
-        found: Entry | None = None
-        for entry in self.entries[kind].get(element_id, ()):
-            if entry.start > t:
-                break
-            found = entry
-        return found.version if found is not None else None
+    def version_between(
+        self, kind: Kind, element_id: str, t0: int, t1: int
+    ) -> encoding.Version | None:
+        """The element's latest version alive at some moment of [t0, t1] (ms).
+
+        ``DeletedAt`` is set when that version ended with a deletion by ``t1``.
+        """
+        entries = [e for e in self.entries[kind].get(element_id, ()) if e.start <= t1]
+        if not entries:
+            return None
+        last = entries[-1]
+        if last.version is not None:
+            return last.version
+        before = entries[-2] if len(entries) > 1 else None
+        if before is None or before.version is None or last.start <= t0:
+            return None
+        return dataclasses.replace(before.version, deleted_at=last.start)
 
     def at(self, t: int | None) -> Snapshot:
         """The graph at ``t`` (ms); ``None`` = the latest state."""
-        when = t if t is not None else 2**62
+        when = t if t is not None else _FOREVER
+        return self._view(when, when, time=t, revision=self.revision if t is None else 0)
+
+    def between(self, t0: int, t1: int) -> Snapshot:
+        """Every element alive at some moment of [t0, t1], in its latest revision there."""
+        return self._view(t0, t1, time=t1, revision=0)
+
+    def _view(self, t0: int, t1: int, *, time: int | None, revision: int) -> Snapshot:
         found: dict[Kind, dict[str, encoding.Version]] = {Kind.NODE: {}, Kind.EDGE: {}}
         for kind, per_id in self.entries.items():
             for element_id in per_id:
-                version = self.version_at(kind, element_id, when)
+                version = self.version_between(kind, element_id, t0, t1)
                 if version is not None:
                     found[kind][element_id] = version
         return Snapshot(
-            time=t,
-            revision=self.revision if t is None else 0,
-            nodes=found[Kind.NODE],
-            edges=found[Kind.EDGE],
+            time=time, revision=revision, nodes=found[Kind.NODE], edges=found[Kind.EDGE]
         )
+
+
+_FOREVER = 2**62

@@ -1,14 +1,16 @@
-"""Reads of the Redis projection, now or at a past time inside the hot window.
+"""Reads of the Redis projection: now, at a past time, or over a slice of the hot window.
 
 Flows in: a Redis client and the key layout. Flows out: elements in Skydive shape
 (``{ID, Metadata, CreatedAt, UpdatedAt, Revision}``; edges also ``Parent``/``Child``),
-id sets, and ``Snapshot``s (a whole graph at one time, for the query evaluator).
+id lists, and ``Snapshot``s (a whole graph, a ``GraphView`` for the query evaluator).
+The method names and shapes are those of ``topolog.core.query.view.GraphView``, async,
+with an optional time; ``store.view`` adapts them to the synchronous protocol.
 
 Consistency: each call is one Lua script or one command, so it sees whole changesets.
-``snapshot(None)`` reads in batches and then re-reads, in one script, every element the
-change feed says changed meanwhile, so the result is the graph at one revision.
-Times before the trimmed horizon raise ``OutsideHotWindow``: the caller answers them
-from Kafka (``store.cold``).
+``snapshot()`` of the live graph reads in batches, then re-reads, in one script per kind,
+every element the change feed says changed meanwhile, until nothing did: the result is
+the graph at one revision. Times are epoch ms; times before the trimmed horizon raise
+``OutsideHotWindow`` and are answered from Kafka (``store.cold``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from store import encoding, scripts
+from store import encoding, feed, scripts
 from store.keys import Keys, Kind
-from store.snapshot import Direction, Snapshot
+from store.snapshot import Direction, Element, Snapshot
 
 _BATCH = 1000
+_NOW = "+inf"
 
 
 class OutsideHotWindow(LookupError):
@@ -47,82 +50,103 @@ class GraphReader:
         return self._keys
 
     # --- by id -------------------------------------------------------------------------
-    async def node(self, node_id: str, at: int | None = None) -> dict[str, Any] | None:
-        found = await self.nodes([node_id], at)
-        return found[0] if found else None
+    async def node(self, node_id: str, at: int | None = None) -> Element | None:
+        return (await self.nodes([node_id], at))[0]
 
-    async def nodes(self, node_ids: Iterable[str], at: int | None = None) -> list[dict[str, Any]]:
-        """The nodes among ``node_ids`` that exist at ``at``, in the given order."""
-        versions = await self.versions(Kind.NODE, list(node_ids), at)
-        return [v.element() for v in versions.values()]
+    async def nodes(self, ids: Sequence[str], at: int | None = None) -> list[Element | None]:
+        """The nodes with these ids at ``at``, in the same order; None where absent."""
+        found = await self.versions(Kind.NODE, ids, at)
+        return [v.element() if (v := found.get(i)) is not None else None for i in ids]
 
-    async def edge(self, edge_id: str, at: int | None = None) -> dict[str, Any] | None:
-        found = await self.edges([edge_id], at)
-        return found[0] if found else None
+    async def edge(self, edge_id: str, at: int | None = None) -> Element | None:
+        return (await self.edges([edge_id], at))[0]
 
-    async def edges(self, edge_ids: Iterable[str], at: int | None = None) -> list[dict[str, Any]]:
-        versions = await self.versions(Kind.EDGE, list(edge_ids), at)
-        return [v.element() for v in versions.values()]
+    async def edges(self, ids: Sequence[str], at: int | None = None) -> list[Element | None]:
+        found = await self.versions(Kind.EDGE, ids, at)
+        return [v.element() if (v := found.get(i)) is not None else None for i in ids]
 
     async def versions(
-        self, kind: Kind, ids: Sequence[str], at: int | None = None
+        self, kind: Kind, ids: Sequence[str], at: int | None = None, since: int | None = None
     ) -> dict[str, encoding.Version]:
-        """The version of each id valid at ``at`` (absent ids left out), in order."""
+        """Per id, the version valid at ``at`` — or with ``since``, the latest version alive
+        at some moment of [since, at] (with DeletedAt when it ended by ``at``)."""
         out: dict[str, encoding.Version] = {}
         for start in range(0, len(ids), _BATCH):
-            _, found = await self._versions(kind, ids[start : start + _BATCH], at)
+            _, found = await self._versions(kind, ids[start : start + _BATCH], at, since)
             out.update(found)
         return out
 
     async def _versions(
-        self, kind: Kind, ids: Sequence[str], at: int | None
+        self, kind: Kind, ids: Sequence[str], at: int | None, since: int | None = None
     ) -> tuple[int, dict[str, encoding.Version]]:
         """One atomic lookup: (global revision, versions)."""
-        raw = await self._lookup(
-            args=[self._keys.prefix, kind.value, "+inf" if at is None else at, *ids]
-        )
+        t1: int | str = _NOW if at is None else at
+        t0: int | str = t1 if since is None else since
+        raw: Any = await self._lookup(args=[self._keys.prefix, kind.value, t1, t0, *ids])
         horizon = int(raw[0])
-        if at is not None and at < horizon:
-            raise OutsideHotWindow(at, horizon)
+        oldest = since if since is not None else at
+        if oldest is not None and oldest < horizon:
+            raise OutsideHotWindow(oldest, horizon)
         found: dict[str, encoding.Version] = {}
         for i, element_id in enumerate(ids):
-            member, start, record = raw[2 + 3 * i : 5 + 3 * i]
+            member, start, record, deleted = raw[2 + 4 * i : 6 + 4 * i]
             if member:
-                found[element_id] = encoding.parse_record(int(member), int(float(start)), record)
+                version = encoding.parse_record(int(member), int(float(start)), record)
+                if deleted:
+                    version = encoding.Version(
+                        revision=version.revision,
+                        created_at=version.created_at,
+                        updated_at=version.updated_at,
+                        body=version.body,
+                        source=version.source,
+                        deleted_at=int(float(deleted)),
+                    )
+                found[element_id] = version
         return int(raw[1]), found
 
-    # --- sets ----------------------------------------------------------------------------
-    async def node_ids(self, at: int | None = None) -> set[str]:
+    # --- id sets -----------------------------------------------------------------------
+    async def all_node_ids(self, at: int | None = None) -> list[str]:
         if at is not None:
-            return (await self.snapshot(at)).node_ids()
+            return list((await self.snapshot(at)).all_node_ids())
         return _strs(await self._client.smembers(self._keys.alive(Kind.NODE)))
 
-    async def edge_ids(self, at: int | None = None) -> set[str]:
+    async def all_edge_ids(self, at: int | None = None) -> list[str]:
         if at is not None:
-            return (await self.snapshot(at)).edge_ids()
+            return list((await self.snapshot(at)).all_edge_ids())
         return _strs(await self._client.smembers(self._keys.alive(Kind.EDGE)))
 
-    async def nodes_by_index(self, key: str, value: str, at: int | None = None) -> set[str]:
-        """Ids of the nodes whose ``key`` (e.g. ``Type``, ``K8s.Labels.app``) is ``value``."""
+    async def nodes_by_index(self, key: str, value: str, at: int | None = None) -> list[str]:
+        """Ids of the nodes whose ``key`` (``Type``, ``Name``, ``K8s.Namespace``,
+        ``State``, ``K8s.Labels.<k>``) is ``value``."""
         if not encoding.is_indexed(key):
             raise KeyError(f"{key!r} is not indexed")
         if at is not None:
-            return (await self.snapshot(at)).nodes_by_index(key, value)
+            return list((await self.snapshot(at)).nodes_by_index(key, value))
         members = await self._client.smembers(self._keys.index(encoding.term(key, value)))
         return _strs(members)
 
     async def edges_of(
-        self, node_id: str, direction: Direction = Direction.BOTH, at: int | None = None
-    ) -> set[str]:
-        """Ids of the edges where the node is the Parent (OUT), the Child (IN) or either."""
+        self, node_ids: Sequence[str], direction: Direction = Direction.BOTH, at: int | None = None
+    ) -> list[list[str]]:
+        """Per node id (same order), its edge ids: OUT where it is the Parent, IN the
+        Child, BOTH either (a self-loop once)."""
         if at is not None:
-            return (await self.snapshot(at)).edges_of(node_id, direction)
-        sets = []
-        if direction in (Direction.OUT, Direction.BOTH):
-            sets.append(self._keys.out_edges(node_id))
-        if direction in (Direction.IN, Direction.BOTH):
-            sets.append(self._keys.in_edges(node_id))
-        return _strs(await self._client.sunion(sets))
+            return (await self.snapshot(at)).edges_of(node_ids, direction)
+        async with self._client.pipeline(transaction=True) as pipe:
+            for node_id in node_ids:
+                if direction is not Direction.IN:
+                    pipe.smembers(self._keys.out_edges(node_id))
+                if direction is not Direction.OUT:
+                    pipe.smembers(self._keys.in_edges(node_id))
+            replies: list[Any] = await pipe.execute()
+        per_node = 2 if direction is Direction.BOTH else 1
+        out: list[list[str]] = []
+        for i in range(len(node_ids)):
+            ids: list[str] = []
+            for members in replies[i * per_node : (i + 1) * per_node]:
+                ids.extend(m for m in _strs(members) if m not in ids)
+            out.append(ids)
+        return out
 
     async def revision(self) -> int:
         return int(await self._client.get(self._keys.rev) or 0)
@@ -133,39 +157,43 @@ class GraphReader:
 
     # --- whole graph ---------------------------------------------------------------------
     async def snapshot(self, at: int | None = None) -> Snapshot:
-        """The whole graph at ``at`` (ms) or now, read in batches of one script each."""
-        if at is not None and at < await self.horizon():
-            raise OutsideHotWindow(at, await self.horizon())
+        """The whole graph at ``at`` (ms) or now."""
+        return await self._snapshot(at, None)
+
+    async def slice(self, since: int, until: int) -> Snapshot:
+        """Every element alive at some moment of [since, until], in its latest revision."""
+        return await self._snapshot(until, since)
+
+    async def _snapshot(self, at: int | None, since: int | None) -> Snapshot:
+        oldest = since if since is not None else at
+        if oldest is not None and oldest < (horizon := await self.horizon()):
+            raise OutsideHotWindow(oldest, horizon)
         which = self._keys.alive if at is None else self._keys.known
         found: dict[Kind, dict[str, encoding.Version]] = {}
         first = await self.revision()
         for kind in (Kind.NODE, Kind.EDGE):
             ids = sorted(_strs(await self._client.smembers(which(kind))))
-            found[kind] = await self.versions(kind, ids, at)
-        revision = 0
-        if at is None:
-            revision = await self._settle(found, first)
+            found[kind] = await self.versions(kind, ids, at, since)
+        revision = await self._settle(found, first) if at is None else 0
         return Snapshot(time=at, revision=revision, nodes=found[Kind.NODE], edges=found[Kind.EDGE])
 
     async def _settle(self, found: dict[Kind, dict[str, encoding.Version]], since: int) -> int:
-        """Re-read what changed after ``since`` until one atomic read sees no newer change."""
-        from store import feed  # the feed module reads the same keys; imported late
-
+        """Re-read what changed after ``since`` until one read sees no newer revision."""
         while True:
             entries = await feed.read_after(self._client, self._keys, since, count=None)
+            if not entries:
+                return since
+            last = entries[-1].revision
             changed: dict[Kind, set[str]] = {Kind.NODE: set(), Kind.EDGE: set()}
             for entry in entries:
                 for change in entry.changes:
                     kind = Kind.NODE if change["op"].startswith("node") else Kind.EDGE
                     changed[kind].add(change["id"])
-            last = entries[-1].revision if entries else since
-            if not entries:
-                return since
             seen = last
             for kind in (Kind.NODE, Kind.EDGE):
                 ids = sorted(changed[kind])
-                rev, versions = await self._versions(kind, ids, None)
-                seen = max(seen, rev)
+                revision, versions = await self._versions(kind, ids, None)
+                seen = max(seen, revision)
                 for element_id in ids:
                     found[kind].pop(element_id, None)
                 found[kind].update(versions)
@@ -174,5 +202,5 @@ class GraphReader:
             since = last
 
 
-def _strs(members: Iterable[bytes | str]) -> set[str]:
-    return {m.decode() if isinstance(m, bytes) else m for m in members}
+def _strs(members: Iterable[bytes | str]) -> list[str]:
+    return sorted(m.decode() if isinstance(m, bytes) else m for m in members)

@@ -11,8 +11,10 @@ writer only calls commands that cannot fail on keys of the right type.
 edge's ``Parent\\nChild``). Returns ``{revision, effective changes}``; revision is -1
 for a redelivered record and 0 when nothing changed.
 
-``LOOKUP`` — ARGV: prefix, kind, time ms (or ``+inf`` for now), ids. Returns the horizon
-and the global revision, then per id ``member, start, record`` ('' when absent then).
+``LOOKUP`` — ARGV: prefix, kind, t1, t0 (ms, or ``+inf`` for now), ids. For each id, the
+latest version alive at some moment of [t0, t1] (t0 = t1: at one time). Returns the
+horizon and the global revision, then per id ``member, start, record, deleted at``
+('' when absent; "deleted at" only when that version ended with a deletion by t1).
 
 ``TRIM`` — ARGV: prefix, cutoff ms, limit. Removes at most ``limit`` superseded versions
 and deletions that ended at or before the cutoff, and feed entries older than it.
@@ -186,19 +188,30 @@ return {rev, #feed}
 )
 
 LOOKUP = r"""#!lua flags=no-writes
-local P, kind, t = ARGV[1], ARGV[2], ARGV[3]
+local P, kind, t1, t0 = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local vk = P .. kind .. 'v'
+local after = tonumber(t0)
 local out = {redis.call('GET', P .. 'horizon') or '0', redis.call('GET', P .. 'rev') or '0'}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local id = ARGV[i]
-  local m = redis.call('ZREVRANGEBYSCORE', P .. kind .. 'h:' .. id, t, '-inf',
-    'WITHSCORES', 'LIMIT', 0, 1)
-  if #m == 0 or string.sub(m[1], 1, 1) == 'd' then
-    out[#out + 1] = ''; out[#out + 1] = ''; out[#out + 1] = ''
+  local m = redis.call('ZREVRANGEBYSCORE', P .. kind .. 'h:' .. id, t1, '-inf',
+    'WITHSCORES', 'LIMIT', 0, 2)
+  local member, start, deleted = m[1], m[2], ''
+  if member and string.sub(member, 1, 1) == 'd' then
+    -- Deleted by t1: still in the view when the version before lived past t0.
+    if m[3] and string.sub(m[3], 1, 1) ~= 'd' and tonumber(start) > after then
+      member, start, deleted = m[3], m[4], start
+    else
+      member = nil
+    end
+  end
+  if member then
+    out[#out + 1] = member
+    out[#out + 1] = start
+    out[#out + 1] = redis.call('HGET', vk, id .. '/' .. member) or ''
+    out[#out + 1] = deleted
   else
-    out[#out + 1] = m[1]
-    out[#out + 1] = m[2]
-    out[#out + 1] = redis.call('HGET', vk, id .. '/' .. m[1]) or ''
+    out[#out + 1] = ''; out[#out + 1] = ''; out[#out + 1] = ''; out[#out + 1] = ''
   end
 end
 return out

@@ -23,6 +23,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.producer",
     "topolog.cli.ingest",
     "topolog.cli.simulate",
+    "topolog.cli.store",
 )
 
 for _module in _COMMAND_MODULES:
