@@ -1,0 +1,620 @@
+"""The deriver: resource-event envelopes in, graph changes and status alerts out.
+
+Flows in: ``envelope.Envelope`` values of one cluster, in per-object order (the resource
+topic's keys guarantee it; different objects may come in any order).
+Flows out: a ``DeriveResult`` per envelope — the node/edge upserts and deletes that
+actually changed the graph (Skydive shape, ``graph.Change``) and the state transitions
+(``alerts.Alert``). The processors publish them; ``snapshot()`` is the graph so far.
+
+How an event is derived:
+1. The object's node: ``K8s`` fields and own status from its kind module
+   (``topolog.core.kinds``); a pod also derives its containers.
+2. Its references become edges. A name/uid reference to an object not seen yet points at
+   a placeholder (DOWN, "Missing") when it is required; every reference is registered
+   under the key/uid it names, so the object that appears there re-points the edges to
+   itself and the placeholder goes. A deleted object turns the references to it back
+   into placeholders.
+3. Label selectors (service → pod, workload → ownerless pod) are indexed by namespace
+   and one ``key=value`` pair; a pod event looks up only the selectors its labels can
+   satisfy, a selector change only the pods carrying its rarest pair.
+4. Dependency edges feed ``cascade``, which re-evaluates the status and RootCause of the
+   touched nodes and walks up to their dependents while something changes.
+5. NetworkPolicy, Pod and Namespace events also go to ``netpol.edges.NetpolGraph``,
+   whose edge deltas are applied as they are.
+
+Determinism: the result of an envelope depends only on the envelopes before it; changes
+and alerts are sorted (node upserts, edge upserts, edge deletes, node deletes; each by
+id). Applying objects' events in any interleaving that keeps per-object order ends in
+the same graph.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from topolog.core import envelope, graph
+from topolog.core import status as st
+from topolog.core.derive import alerts, cascade, indexes
+from topolog.core.kinds import KINDS, Kind, fields, refs
+from topolog.core.kinds import container as container_kind
+from topolog.core.netpol import edges as netpol_edges
+from topolog.core.netpol import policy as netpol_policy
+
+MANAGER = "k8s"
+
+
+@dataclass(frozen=True, slots=True)
+class DeriveResult:
+    changes: list[graph.Change] = field(default_factory=list)
+    alerts: list[alerts.Alert] = field(default_factory=list)
+
+
+class _Link(NamedTuple):
+    """One edge as one declaration holds it; several declarations may hold one edge."""
+
+    parent: str
+    child: str
+    relation: str
+    #: The end that depends on the other (``None``: not a dependency).
+    dependent: str | None
+
+    @property
+    def edge_id(self) -> str:
+        return graph.edge_id(self.parent, self.child, self.relation)
+
+    @property
+    def dependency(self) -> str:
+        return self.child if self.dependent == self.parent else self.parent
+
+
+@dataclass(slots=True)
+class _Object:
+    """A node the deriver knows: a watched object, a derived one, or a placeholder."""
+
+    id: str
+    kind: Kind
+    namespace: str
+    name: str
+    key: indexes.Key | None
+    obj: Mapping[str, Any]
+    labels: dict[str, str]
+    ownerless: bool
+    placeholder: bool = False
+    named: tuple[refs.ByName | refs.ByUid, ...] = ()
+    selectors: tuple[refs.BySelector, ...] = ()
+    #: Links held by ``named`` references, as last resolved.
+    links: set[_Link] = field(default_factory=set)
+    containers: tuple[str, ...] = ()
+
+
+def _placeholder_id(cluster: str, kind: str, namespace: str, name: str, uid: str) -> str:
+    if uid:
+        return graph.derived_id(cluster, "missing", kind, namespace, name, uid)
+    return graph.derived_id(cluster, "missing", kind, namespace, name)
+
+
+class Deriver:
+    """The incremental derivation of one cluster's graph (see the module docstring)."""
+
+    def __init__(self, cluster: str) -> None:
+        self.cluster = cluster
+        self.cluster_id = graph.derived_id(cluster, "cluster")
+        self._index = indexes.Index()
+        self._cascade = cascade.Cascade()
+        self._objects: dict[str, _Object] = {}
+        self._base: dict[str, graph.Metadata] = {}
+        self._nodes: dict[str, graph.Node] = {}
+        self._edges: dict[str, graph.Edge] = {}
+        self._incident: dict[str, set[str]] = {}
+        self._link_count: dict[_Link, int] = {}
+        self._edge_count: dict[str, int] = {}
+        self._netpol_edges: set[str] = set()
+        self._sel_links: dict[indexes.SelectorKey, dict[str, _Link]] = {}
+        self._matched_by: dict[str, set[indexes.SelectorKey]] = {}
+        self._netpol = netpol_edges.NetpolGraph()
+        # Per-apply bookkeeping.
+        self._before_nodes: dict[str, graph.Node | None] = {}
+        self._before_edges: dict[str, graph.Edge | None] = {}
+        self._rebuild: set[str] = set()
+        self._garbage: set[str] = set()
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def operations(self) -> int:
+        """Index look-ups plus status evaluations so far (a cost measure for tests)."""
+        return self._index.lookups + self._cascade.visits
+
+    def snapshot(self) -> tuple[dict[str, graph.Node], dict[str, graph.Edge]]:
+        return dict(self._nodes), dict(self._edges)
+
+    def apply(self, env: envelope.Envelope, *, source: graph.Source | None = None) -> DeriveResult:
+        """Derive one envelope; return what it changed."""
+        if env.type is envelope.EventType.SYNCED:
+            return DeriveResult()
+        kind = KINDS.get(env.kind)
+        if kind is None or kind.derived:
+            return DeriveResult()
+        if self.cluster_id not in self._objects:
+            self._put(
+                KINDS[refs.CLUSTER],
+                self.cluster_id,
+                key=None,
+                obj={"metadata": {"name": self.cluster}},
+                now=env.observed_at,
+            )
+        if env.type is envelope.EventType.DELETED:
+            self._delete(kind, env)
+        else:
+            self._upsert(kind, env)
+        self._collect_garbage()
+        self._rebuild |= self._cascade.settle()
+        self._rebuild_nodes()
+        return self._finish(env.observed_at, source)
+
+    # -- objects ------------------------------------------------------------------------
+
+    def _upsert(self, kind: Kind, env: envelope.Envelope) -> None:
+        ns = env.namespace if kind.namespaced else ""
+        key = (kind.kind, ns, env.name)
+        uid = (
+            env.uid
+            or fields.uid(env.object)
+            or envelope.stable_uid(self.cluster, kind.kind, ns, env.name)
+        )
+        known = self._index.uid_of(key)
+        if known is not None and known != uid:
+            # Recreated under a new uid while the delete was missed: the old one is gone.
+            self._remove(known)
+        rec = self._put(kind, uid, key=key, obj=env.object, now=env.observed_at)
+        if kind.kind == "Pod":
+            self._sync_containers(rec, env.observed_at)
+        self._netpol_apply(kind.kind, rec.id, ns, env.name)
+
+    def _delete(self, kind: Kind, env: envelope.Envelope) -> None:
+        ns = env.namespace if kind.namespaced else ""
+        uid = env.uid if env.uid in self._objects else self._index.uid_of((kind.kind, ns, env.name))
+        self._netpol_delete(kind.kind, ns, env.name)
+        if uid is not None and uid in self._objects and not self._objects[uid].placeholder:
+            self._remove(uid)
+
+    def _put(
+        self,
+        kind: Kind,
+        node: str,
+        *,
+        key: indexes.Key | None,
+        obj: Mapping[str, Any],
+        now: float,
+    ) -> _Object:
+        """Create or update the node of a watched or derived object."""
+        name = key[2] if key is not None else fields.name(obj)
+        ns = key[1] if key is not None else fields.namespace(obj)
+        declared = kind.references(obj)
+        rec = _Object(
+            id=node,
+            kind=kind,
+            namespace=ns,
+            name=name,
+            key=key,
+            obj=obj,
+            labels=fields.labels(obj),
+            ownerless=not fields.has_owners(obj),
+            named=tuple(r for r in declared if not isinstance(r, refs.BySelector)),
+            selectors=tuple(r for r in declared if isinstance(r, refs.BySelector)),
+        )
+        old = self._objects.get(node)
+        if old is not None:
+            rec.links, rec.containers = old.links, old.containers
+            if old.labels != rec.labels:
+                self._index.remove_labels(kind.kind, ns, node, old.labels)
+        if old is None or old.labels != rec.labels:
+            self._index.add_labels(kind.kind, ns, node, rec.labels)
+        self._objects[node] = rec
+        self._index.add_object(node, key)
+
+        k8s = {**fields.base_k8s(obj), "Name": name, "Namespace": ns, **kind.metadata(obj)}
+        self._set_base(node, kind, name, k8s)
+        aggregate = functools.partial(kind.aggregate, obj) if kind.aggregate else None
+        self._cascade.set_node(node, type=kind.type, own=kind.status(obj, now), aggregate=aggregate)
+
+        self._sync_named(rec, old.named if old is not None else ())
+        self._sync_selectors(rec, old.selectors if old is not None else ())
+        if old is None or old.labels != rec.labels or old.ownerless != rec.ownerless:
+            self._match_target(rec)
+        if old is None:
+            # Whoever named this object (by key or uid) was waiting: re-point to it.
+            for referrer in sorted(self._index.referrers(key=key, uid=node) - {node}):
+                self._resolve_named(self._objects[referrer])
+        return rec
+
+    def _placeholder(self, kind_name: str, namespace: str, name: str, uid: str) -> str | None:
+        """The node standing for a referenced object that does not exist (created once)."""
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            return None
+        ns = namespace if kind.namespaced else ""
+        node = _placeholder_id(self.cluster, kind.kind, ns, name, uid)
+        if node in self._objects:
+            return node
+        stub: dict[str, Any] = {"metadata": {"name": name, "namespace": ns}}
+        rec = _Object(
+            id=node,
+            kind=kind,
+            namespace=ns,
+            name=name,
+            key=None,
+            obj=stub,
+            labels={},
+            ownerless=True,
+            placeholder=True,
+            named=tuple(
+                r
+                for r in (fields.namespace_owner(stub) if ns else fields.cluster_owner())
+                if not isinstance(r, refs.BySelector)
+            ),
+        )
+        self._objects[node] = rec
+        self._set_base(node, kind, name, fields.base_k8s(stub))
+        self._cascade.set_node(node, type=kind.type, own=st.missing(), placeholder=True)
+        self._sync_named(rec, ())
+        # Kept only while someone holds an edge to it.
+        self._garbage.add(node)
+        return node
+
+    def _remove(self, node: str) -> None:
+        """Delete a node: its containers, the edges it holds and the edges to it."""
+        rec = self._objects.get(node)
+        if rec is None:
+            return
+        for child in rec.containers:
+            self._remove(child)
+        del self._objects[node]
+        self._index.remove_object(node, rec.key)
+        self._index.remove_labels(rec.kind.kind, rec.namespace, node, rec.labels)
+        if not rec.placeholder:
+            # References to it point at a placeholder from now on (or nowhere, if optional).
+            for referrer in sorted(self._index.referrers(key=rec.key, uid=node) - {node}):
+                self._resolve_named(self._objects[referrer])
+        for sk in sorted(self._matched_by.pop(node, ()), key=_selector_order):
+            self._release(self._sel_links[sk].pop(node))
+        self._sync_selectors(rec, rec.selectors, keep=())
+        for ref in rec.named:
+            self._register(node, ref, add=False)
+        for link in sorted(rec.links):
+            self._release(link)
+        rec.links = set()
+        for edge in sorted(self._incident.get(node, ())):
+            # What is left is not held by a declaration (network policy edges).
+            self._drop_edge(edge)
+        self._netpol_edges -= self._incident.pop(node, set())
+        self._cascade.remove_node(node)
+        del self._base[node]
+        self._rebuild.add(node)
+        self._garbage.discard(node)
+
+    def _sync_containers(self, pod: _Object, now: float) -> None:
+        kind = KINDS[container_kind.KIND]
+        wanted: list[str] = []
+        for obj in container_kind.from_pod(pod.obj, pod.id):
+            cid = fields.uid(obj)
+            wanted.append(cid)
+            self._put(kind, cid, key=None, obj=obj, now=now)
+        for gone in set(pod.containers) - set(wanted):
+            self._remove(gone)
+        pod.containers = tuple(wanted)
+
+    def _collect_garbage(self) -> None:
+        """Delete placeholders nobody refers to any more."""
+        while self._garbage:
+            node = min(self._garbage)
+            self._garbage.discard(node)
+            rec = self._objects.get(node)
+            if rec is None or not rec.placeholder:
+                continue
+            own = {link.edge_id for link in rec.links}
+            if len(self._incident.get(node, ())) > len(own):
+                continue
+            self._remove(node)
+
+    # -- node metadata ------------------------------------------------------------------
+
+    def _set_base(self, node: str, kind: Kind, name: str, k8s: dict[str, Any]) -> None:
+        base: graph.Metadata = {
+            "Type": kind.type,
+            "Name": name,
+            "Manager": MANAGER,
+            "ClusterName": self.cluster,
+            "K8s": k8s,
+        }
+        if self._base.get(node) != base:
+            self._base[node] = base
+            self._rebuild.add(node)
+
+    def _rebuild_nodes(self) -> None:
+        for node in sorted(self._rebuild):
+            base = self._base.get(node)
+            current = self._nodes.get(node)
+            if base is None:
+                if current is not None:
+                    self._touch_node(node)
+                    del self._nodes[node]
+                continue
+            final = self._cascade.final(node)
+            metadata = {
+                **base,
+                "State": final.status.state.value,
+                "StateReason": final.status.reason,
+                "RootCause": list(final.root_cause),
+            }
+            if current is None or current.metadata != metadata:
+                self._touch_node(node)
+                self._nodes[node] = graph.Node(id=node, metadata=metadata)
+        self._rebuild.clear()
+
+    # -- named references (by key or uid) -----------------------------------------------
+
+    def _register(self, node: str, ref: refs.ByName | refs.ByUid, *, add: bool) -> None:
+        if isinstance(ref, refs.ByUid):
+            target: dict[str, Any] = {"uid": ref.uid}
+        elif ref.kind == refs.CLUSTER:
+            return
+        else:
+            target = {"key": (ref.kind, ref.namespace, ref.name)}
+        if add:
+            self._index.add_referrer(node, **target)
+        else:
+            self._index.remove_referrer(node, **target)
+
+    def _sync_named(self, rec: _Object, old: Iterable[refs.ByName | refs.ByUid]) -> None:
+        old_refs, new_refs = set(old), set(rec.named)
+        if old_refs == new_refs and rec.links:
+            return
+        for ref in old_refs - new_refs:
+            self._register(rec.id, ref, add=False)
+        for ref in new_refs - old_refs:
+            self._register(rec.id, ref, add=True)
+        self._resolve_named(rec)
+
+    def _resolve_named(self, rec: _Object) -> None:
+        """Point ``rec``'s name/uid references at what exists now (or a placeholder)."""
+        wanted: set[_Link] = set()
+        for ref in rec.named:
+            target = self._resolve(ref)
+            if target is None:
+                continue
+            if isinstance(ref, refs.ByUid) or ref.declarer is refs.End.CHILD:
+                parent, child = target, rec.id
+            else:
+                parent, child = rec.id, target
+            dependent = {refs.End.PARENT: parent, refs.End.CHILD: child, None: None}[ref.dependent]
+            wanted.add(_Link(parent, child, ref.relation, dependent))
+        held = rec.links
+        rec.links = wanted
+        for link in sorted(wanted - held):
+            self._hold(link)
+        for link in sorted(held - wanted):
+            self._release(link)
+
+    def _resolve(self, ref: refs.ByName | refs.ByUid) -> str | None:
+        if isinstance(ref, refs.ByUid):
+            if ref.uid and self._index.has_uid(ref.uid):
+                return ref.uid
+            return self._placeholder(ref.kind, ref.namespace, ref.name, ref.uid)
+        if ref.kind == refs.CLUSTER:
+            return self.cluster_id
+        found = self._index.uid_of((ref.kind, ref.namespace, ref.name))
+        if found is not None:
+            return found
+        if not ref.required:
+            return None
+        return self._placeholder(ref.kind, ref.namespace, ref.name, "")
+
+    # -- selectors ----------------------------------------------------------------------
+
+    def _sync_selectors(
+        self,
+        rec: _Object,
+        old: Iterable[refs.BySelector],
+        keep: Iterable[refs.BySelector] | None = None,
+    ) -> None:
+        """Register ``rec``'s selectors (``keep``, default its own) and match them."""
+        old_set = set(old)
+        new_set = set(rec.selectors if keep is None else keep)
+        for ref in sorted(old_set - new_set, key=repr):
+            sk = indexes.SelectorKey(rec.id, ref)
+            self._index.remove_selector(sk)
+            for target, link in sorted(self._sel_links.pop(sk, {}).items()):
+                self._matched_by[target].discard(sk)
+                self._release(link)
+        for ref in sorted(new_set - old_set, key=repr):
+            sk = indexes.SelectorKey(rec.id, ref)
+            self._index.add_selector(sk)
+            links = self._sel_links.setdefault(sk, {})
+            for target in sorted(self._index.candidates(ref)):
+                obj = self._objects[target]
+                if self._selects(ref, obj):
+                    links[target] = self._selector_link(sk, target)
+                    self._matched_by.setdefault(target, set()).add(sk)
+                    self._hold(links[target])
+
+    def _match_target(self, rec: _Object) -> None:
+        """Re-match ``rec`` against the selectors its labels can satisfy."""
+        if rec.placeholder:
+            return
+        candidates = self._index.selectors_for(rec.kind.kind, rec.namespace, rec.labels)
+        wanted = {sk for sk in candidates if self._selects(sk.ref, rec)}
+        held = self._matched_by.get(rec.id, set())
+        for sk in sorted(wanted - held, key=_selector_order):
+            link = self._selector_link(sk, rec.id)
+            self._sel_links.setdefault(sk, {})[rec.id] = link
+            self._hold(link)
+        for sk in sorted(held - wanted, key=_selector_order):
+            self._release(self._sel_links[sk].pop(rec.id))
+        if wanted:
+            self._matched_by[rec.id] = wanted
+        else:
+            self._matched_by.pop(rec.id, None)
+
+    @staticmethod
+    def _selects(ref: refs.BySelector, rec: _Object) -> bool:
+        if rec.kind.kind != ref.kind or rec.namespace != ref.namespace or rec.placeholder:
+            return False
+        if ref.ownerless_only and not rec.ownerless:
+            return False
+        return ref.selector.matches(rec.labels)
+
+    @staticmethod
+    def _selector_link(sk: indexes.SelectorKey, target: str) -> _Link:
+        dependent = {refs.End.PARENT: sk.declarer, refs.End.CHILD: target, None: None}[
+            sk.ref.dependent
+        ]
+        return _Link(sk.declarer, target, sk.ref.relation, dependent)
+
+    # -- edges --------------------------------------------------------------------------
+
+    def _hold(self, link: _Link) -> None:
+        count = self._link_count.get(link, 0)
+        self._link_count[link] = count + 1
+        if count:
+            return
+        if link.dependent is not None:
+            self._cascade.add(link.dependent, link.dependency)
+        eid = link.edge_id
+        held = self._edge_count.get(eid, 0)
+        self._edge_count[eid] = held + 1
+        if not held:
+            self._put_edge(
+                graph.Edge(
+                    id=eid,
+                    parent=link.parent,
+                    child=link.child,
+                    metadata={"Manager": MANAGER, "RelationType": link.relation},
+                )
+            )
+
+    def _release(self, link: _Link) -> None:
+        count = self._link_count.get(link, 0)
+        if count > 1:
+            self._link_count[link] = count - 1
+            return
+        self._link_count.pop(link, None)
+        if not count:
+            return
+        if link.dependent is not None:
+            self._cascade.remove(link.dependent, link.dependency)
+        eid = link.edge_id
+        held = self._edge_count.get(eid, 0)
+        if held > 1:
+            self._edge_count[eid] = held - 1
+            return
+        self._edge_count.pop(eid, None)
+        self._drop_edge(eid)
+
+    def _put_edge(self, edge: graph.Edge) -> None:
+        self._touch_edge(edge.id)
+        self._edges[edge.id] = edge
+        self._incident.setdefault(edge.parent, set()).add(edge.id)
+        self._incident.setdefault(edge.child, set()).add(edge.id)
+
+    def _drop_edge(self, eid: str) -> None:
+        edge = self._edges.get(eid)
+        if edge is None:
+            return
+        self._touch_edge(eid)
+        del self._edges[eid]
+        self._netpol_edges.discard(eid)
+        for end in (edge.parent, edge.child):
+            incident = self._incident.get(end)
+            if incident is not None:
+                incident.discard(eid)
+                if not incident:
+                    del self._incident[end]
+            if end in self._objects and self._objects[end].placeholder:
+                self._garbage.add(end)
+
+    # -- network policies ---------------------------------------------------------------
+
+    def _netpol_apply(self, kind: str, node: str, namespace: str, name: str) -> None:
+        """Feed a Pod, Namespace or NetworkPolicy to the policy graph (with its node id)."""
+        if kind not in ("NetworkPolicy", "Pod", "Namespace"):
+            return
+        obj = self._objects[node].obj
+        # The policy graph names pods and policies by metadata.uid: make it the node id.
+        with_uid = {**obj, "metadata": {**fields.meta(obj), "uid": node}}
+        try:
+            if kind == "NetworkPolicy":
+                delta = self._netpol.apply_policy(with_uid)
+            elif kind == "Pod":
+                delta = self._netpol.apply_pod(with_uid)
+            else:
+                delta = self._netpol.apply_namespace(with_uid)
+        except netpol_policy.NetpolError:
+            # Unreadable as a policy (or a pod with a bad IP): it takes part in no policy
+            # edge rather than keeping those of its previous version.
+            self._netpol_delete(kind, namespace, name)
+            return
+        self._apply_delta(delta)
+
+    def _netpol_delete(self, kind: str, namespace: str, name: str) -> None:
+        if kind == "NetworkPolicy":
+            self._apply_delta(self._netpol.delete_policy(namespace, name))
+        elif kind == "Pod":
+            self._apply_delta(self._netpol.delete_pod(namespace, name))
+        elif kind == "Namespace":
+            self._apply_delta(self._netpol.delete_namespace(name))
+
+    def _apply_delta(self, delta: netpol_edges.EdgeDelta) -> None:
+        for eid in delta.removed:
+            if eid in self._netpol_edges:
+                self._drop_edge(eid)
+        for edge in delta.added:
+            if edge.parent in self._objects and edge.child in self._objects:
+                self._netpol_edges.add(edge.id)
+                self._put_edge(edge)
+
+    # -- results ------------------------------------------------------------------------
+
+    def _touch_node(self, node: str) -> None:
+        if node not in self._before_nodes:
+            self._before_nodes[node] = self._nodes.get(node)
+
+    def _touch_edge(self, eid: str) -> None:
+        if eid not in self._before_edges:
+            self._before_edges[eid] = self._edges.get(eid)
+
+    def _finish(self, time: float, source: graph.Source | None) -> DeriveResult:
+        upserts: list[graph.Change] = []
+        deletes: list[graph.Change] = []
+        transitions: list[alerts.Alert] = []
+        for node, before in sorted(self._before_nodes.items()):
+            after = self._nodes.get(node)
+            if after is None and before is not None:
+                deletes.append(graph.Change(graph.Op.NODE_DELETE, node, source=source))
+            elif after is not None and after != before:
+                upserts.append(graph.Change(graph.Op.NODE_UPSERT, node, node=after, source=source))
+            alert = alerts.transition(before, after, time=time, source=source)
+            if alert is not None:
+                transitions.append(alert)
+        edge_upserts: list[graph.Change] = []
+        edge_deletes: list[graph.Change] = []
+        for eid, before_edge in sorted(self._before_edges.items()):
+            after_edge = self._edges.get(eid)
+            if after_edge is None and before_edge is not None:
+                edge_deletes.append(graph.Change(graph.Op.EDGE_DELETE, eid, source=source))
+            elif after_edge is not None and after_edge != before_edge:
+                edge_upserts.append(
+                    graph.Change(graph.Op.EDGE_UPSERT, eid, edge=after_edge, source=source)
+                )
+        self._before_nodes.clear()
+        self._before_edges.clear()
+        return DeriveResult(
+            changes=[*upserts, *edge_upserts, *edge_deletes, *deletes], alerts=transitions
+        )
+
+
+def _selector_order(sk: indexes.SelectorKey) -> tuple[str, str]:
+    return sk.declarer, repr(sk.ref)

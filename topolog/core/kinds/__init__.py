@@ -1,0 +1,127 @@
+"""Resource kinds: one module per kind, all of the same shape, registered in ``KINDS``.
+
+Flows in: nothing (a table).
+Flows out: ``KINDS`` — Kubernetes kind (``"Pod"``) → ``Kind``; the deriver
+(``topolog.core.derive.engine``) looks every envelope's kind up here.
+
+A kind module exports ``KIND`` (the Kubernetes kind), ``NAMESPACED``,
+``metadata(obj) -> dict`` (its ``K8s.*`` fields beyond Name/Namespace/Labels/
+Annotations), ``status(obj, now) -> status.Status`` (its own ``(State, reason)``) and
+``references(obj) -> list[refs.Reference]`` (the relations it declares); a kind whose
+state also depends on its dependencies exports ``aggregate(obj, own, deps)`` and passes
+it to ``_kind`` below. Adding a kind: docs/adding-a-kind.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from topolog.core import status as st
+from topolog.core.kinds import (
+    cluster,
+    configmap,
+    container,
+    cronjob,
+    daemonset,
+    deployment,
+    endpoints,
+    endpointslice,
+    fields,
+    horizontalpodautoscaler,
+    ingress,
+    job,
+    namespace,
+    networkpolicy,
+    node,
+    persistentvolume,
+    persistentvolumeclaim,
+    pod,
+    refs,
+    replicaset,
+    replicationcontroller,
+    secret,
+    service,
+    serviceaccount,
+    statefulset,
+    storageclass,
+)
+
+Aggregate = Callable[[fields.Obj, st.Status, st.Dependencies], st.Status]
+
+
+class KindModule(Protocol):
+    """What every ``kinds/<kind>.py`` module provides."""
+
+    KIND: str
+    NAMESPACED: bool
+
+    def metadata(self, obj: fields.Obj) -> dict[str, Any]: ...
+
+    def status(self, obj: fields.Obj, now: float) -> st.Status: ...
+
+    def references(self, obj: fields.Obj) -> list[refs.Reference]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A registered kind."""
+
+    kind: str
+    namespaced: bool
+    metadata: Callable[[fields.Obj], dict[str, Any]]
+    status: Callable[[fields.Obj, float], st.Status]
+    references: Callable[[fields.Obj], list[refs.Reference]]
+    #: Status from the node's dependencies on top of its own (``None``: own status only).
+    aggregate: Aggregate | None = None
+    #: Derived by topolog (cluster, container), never watched: envelopes of it are ignored.
+    derived: bool = False
+
+    @property
+    def type(self) -> str:
+        """The node ``Type``: the lower-case kind."""
+        return self.kind.lower()
+
+
+def _kind(module: KindModule, *, aggregate: Aggregate | None = None, derived: bool = False) -> Kind:
+    return Kind(
+        kind=module.KIND,
+        namespaced=module.NAMESPACED,
+        metadata=module.metadata,
+        status=module.status,
+        references=module.references,
+        aggregate=aggregate,
+        derived=derived,
+    )
+
+
+KINDS: dict[str, Kind] = {
+    k.kind: k
+    for k in (
+        _kind(cluster, derived=True),
+        _kind(namespace),
+        _kind(node),
+        _kind(pod),
+        _kind(container, derived=True),
+        _kind(deployment),
+        _kind(replicaset),
+        _kind(daemonset),
+        _kind(statefulset),
+        _kind(job),
+        _kind(cronjob),
+        _kind(replicationcontroller),
+        _kind(service, aggregate=service.aggregate),
+        _kind(endpoints),
+        _kind(endpointslice),
+        _kind(ingress, aggregate=ingress.aggregate),
+        _kind(networkpolicy),
+        _kind(configmap),
+        _kind(secret),
+        _kind(persistentvolumeclaim),
+        _kind(persistentvolume),
+        _kind(storageclass),
+        _kind(serviceaccount),
+        _kind(horizontalpodautoscaler, aggregate=horizontalpodautoscaler.aggregate),
+    )
+}
