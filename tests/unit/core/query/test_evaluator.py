@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.unit.core.query import sample
 from topolog.core.query import Direction, Limits, QueryError, memory, run
 
 
@@ -27,10 +26,10 @@ def test_pods_using_a_secret_are_its_in_neighbours_of_type_pod(q: Any) -> None:
     assert names(pods) == ["mysql-5d8f-abc", "wordpress-7c9d-x1", "wordpress-7c9d-x2"]
 
 
-def test_nodes_come_back_in_skydive_shape(q: Any) -> None:
+def test_nodes_come_back_in_skydive_shape(q: Any, t0: float) -> None:
     (pod,) = q("G.V('pod-mysql')")
     assert set(pod) == {"ID", "Metadata", "CreatedAt", "UpdatedAt", "Revision"}
-    assert pod["CreatedAt"] == round((sample.T0 + 4) * 1000)  # epoch ms
+    assert pod["CreatedAt"] == round((t0 + 4) * 1000)  # epoch ms
 
 
 def test_edges_come_back_with_parent_and_child(q: Any) -> None:
@@ -39,8 +38,8 @@ def test_edges_come_back_with_parent_and_child(q: Any) -> None:
     assert edge["Metadata"]["RelationType"] == "persistentvolumeclaim"
 
 
-def test_v_lists_live_nodes_only(q: Any) -> None:
-    live = {n["ID"] for n in sample.NODES if "DeletedAt" not in n}
+def test_v_lists_live_nodes_only(q: Any, sample_nodes: list[dict[str, Any]]) -> None:
+    live = {n["ID"] for n in sample_nodes if "DeletedAt" not in n}
     assert set(_ids(q("G.V()"))) == live
     assert q("G.V().Count()") == len(live)
 
@@ -107,8 +106,8 @@ def test_equality_is_typed(q: Any) -> None:
     assert q("G.V().Has('Replicas', '2')") == []
 
 
-def test_special_keys_read_element_fields(q: Any) -> None:
-    created = round((sample.T0 + 4) * 1000)
+def test_special_keys_read_element_fields(q: Any, t0: float) -> None:
+    created = round((t0 + 4) * 1000)
     assert names(q(f"G.V().Has('@CreatedAt', {created})")) == ["mysql", "mysql-5d8f-abc"]
     assert names(q("G.V().Has('@Revision', 2)")) == ["wordpress"]
     assert q("G.V().HasKey('@DeletedAt')") == []
@@ -173,8 +172,8 @@ def test_ipv4_range_matches_addresses_in_the_block(q: Any) -> None:
     assert found == ["coredns-1", "mysql-5d8f-abc", "wordpress-7c9d-x1"]
 
 
-def test_time_predicates_on_special_keys(q: Any) -> None:
-    cut = round((sample.T0 + 5) * 1000)
+def test_time_predicates_on_special_keys(q: Any, t0: float) -> None:
+    cut = round((t0 + 5) * 1000)
     late = names(q(f"G.V().Has('Type', 'pod', '@CreatedAt', Gte({cut}))"))
     assert late == ["wordpress-7c9d-x1", "wordpress-7c9d-x2"]
 
@@ -375,17 +374,17 @@ def test_ascendants_depth_limits_the_levels(q: Any) -> None:
 # Time travel.
 
 
-def test_a_node_deleted_later_is_visible_at_an_earlier_time(q: Any) -> None:
+def test_a_node_deleted_later_is_visible_at_an_earlier_time(q: Any, t0: float) -> None:
     assert q("G.V('pod-wp-old')") == []
-    at = sample.T0 + 50
+    at = t0 + 50
     (old,) = q(f"G.At({at}).V('pod-wp-old')")
-    assert old["DeletedAt"] == round((sample.T0 + 100) * 1000)
+    assert old["DeletedAt"] == round((t0 + 100) * 1000)
     assert "wordpress-7c9d-old" in names(q(f"G.At({at}).V('rs-wordpress').Out()"))
 
 
-def test_at_shows_the_revision_valid_then(q: Any) -> None:
-    assert q(f"G.At({sample.T0 + 100}).V('dep-wordpress').Values('Replicas')") == [1]
-    assert q(f"G.At({sample.T0 + 300}).V('dep-wordpress').Values('Replicas')") == [2]
+def test_at_shows_the_revision_valid_then(q: Any, t0: float) -> None:
+    assert q(f"G.At({t0 + 100}).V('dep-wordpress').Values('Replicas')") == [1]
+    assert q(f"G.At({t0 + 300}).V('dep-wordpress').Values('Replicas')") == [2]
 
 
 def test_at_accepts_relative_durations(q: Any) -> None:
@@ -395,10 +394,10 @@ def test_at_accepts_relative_durations(q: Any) -> None:
     assert q("G.At('-1m').V('pod-wp-old')") == []
 
 
-def test_at_accepts_rfc3339_dates(q: Any) -> None:
+def test_at_accepts_rfc3339_dates(q: Any, t0: float) -> None:
     import datetime
 
-    when = datetime.datetime.fromtimestamp(sample.T0 + 50, tz=datetime.UTC).isoformat()
+    when = datetime.datetime.fromtimestamp(t0 + 50, tz=datetime.UTC).isoformat()
     assert len(q(f"G.At('{when}').V('pod-wp-old')")) == 1
 
 
@@ -407,18 +406,18 @@ def test_at_now_is_the_live_graph(q: Any) -> None:
     assert q("G.Context('now').V().Count()") == q("G.V().Count()")
 
 
-def test_before_creation_nothing_exists(q: Any) -> None:
-    assert q(f"G.At({sample.T0 - 1}).V().Count()") == 0
+def test_before_creation_nothing_exists(q: Any, t0: float) -> None:
+    assert q(f"G.At({t0 - 1}).V().Count()") == 0
 
 
-def test_at_with_a_duration_includes_everything_alive_in_the_slice(q: Any) -> None:
+def test_at_with_a_duration_includes_everything_alive_in_the_slice(q: Any, now: float) -> None:
     # [T0+150, T0+1000]: the old pod (gone at T0+100) is not in it; [T0+50, ...] has it.
-    assert q(f"G.At({sample.NOW}, 850).V('pod-wp-old')") == []
-    assert len(q(f"G.At({sample.NOW}, '950s').V('pod-wp-old')")) == 1
+    assert q(f"G.At({now}, 850).V('pod-wp-old')") == []
+    assert len(q(f"G.At({now}, '950s').V('pod-wp-old')")) == 1
 
 
-def test_slice_shows_the_latest_revision_within(q: Any) -> None:
-    assert q(f"G.At({sample.T0 + 250}, 200).V('dep-wordpress').Values('Replicas')") == [2]
+def test_slice_shows_the_latest_revision_within(q: Any, t0: float) -> None:
+    assert q(f"G.At({t0 + 250}, 200).V('dep-wordpress').Values('Replicas')") == [2]
 
 
 # Limits.
@@ -490,11 +489,11 @@ class CountingSource:
 
 
 def test_leading_has_on_indexed_keys_uses_the_index_not_a_scan(
-    history: memory.MemoryHistory,
+    history: memory.MemoryHistory, now: float
 ) -> None:
     source = CountingSource(history)
     text = "G.V().Has('Type', 'pod', 'K8s.Namespace', 'default').Has('K8s.Labels.app', 'wordpress')"
-    found = run(text, source=source, now=sample.NOW)
+    found = run(text, source=source, now=now)
     assert source.view.node_scans == 0
     assert sorted(source.view.index_lookups) == [
         ("K8s.Labels.app", "wordpress"),
@@ -502,14 +501,14 @@ def test_leading_has_on_indexed_keys_uses_the_index_not_a_scan(
         ("Type", "pod"),
     ]
     assert names(found) == ["wordpress-7c9d-x1", "wordpress-7c9d-x2"]
-    assert found == run(text.replace("G.V()", "G.V().Dedup()"), source=history, now=sample.NOW)
+    assert found == run(text.replace("G.V()", "G.V().Dedup()"), source=history, now=now)
 
 
-def test_within_on_an_indexed_key_is_a_union_of_lookups(history: memory.MemoryHistory) -> None:
+def test_within_on_an_indexed_key_is_a_union_of_lookups(
+    history: memory.MemoryHistory, now: float
+) -> None:
     source = CountingSource(history)
-    found = run(
-        "G.V().Has('Name', Within('mysql-pass', 'wp-config'))", source=source, now=sample.NOW
-    )
+    found = run("G.V().Has('Name', Within('mysql-pass', 'wp-config'))", source=source, now=now)
     assert source.view.node_scans == 0
     assert names(found) == ["mysql-pass", "wp-config"]
 
@@ -523,14 +522,16 @@ def test_within_on_an_indexed_key_is_a_union_of_lookups(history: memory.MemoryHi
         "G.V().Has('Type')",  # presence only
     ],
 )
-def test_queries_the_index_cannot_answer_scan(history: memory.MemoryHistory, text: str) -> None:
+def test_queries_the_index_cannot_answer_scan(
+    history: memory.MemoryHistory, text: str, now: float
+) -> None:
     source = CountingSource(history)
-    indexed_only = run(text, source=source, now=sample.NOW)
+    indexed_only = run(text, source=source, now=now)
     assert source.view.node_scans == 1
-    assert indexed_only == run(text, source=history, now=sample.NOW)
+    assert indexed_only == run(text, source=history, now=now)
 
 
-def test_indexed_and_scanned_evaluation_agree(history: memory.MemoryHistory) -> None:
+def test_indexed_and_scanned_evaluation_agree(history: memory.MemoryHistory, now: float) -> None:
     text = "G.V().Has('Type', 'pod', 'State', 'UP')"
-    scanned = run(text.replace("G.V()", "G.V().Dedup()"), source=history, now=sample.NOW)
-    assert sorted(_ids(run(text, source=history, now=sample.NOW))) == sorted(_ids(scanned))
+    scanned = run(text.replace("G.V()", "G.V().Dedup()"), source=history, now=now)
+    assert sorted(_ids(run(text, source=history, now=now))) == sorted(_ids(scanned))

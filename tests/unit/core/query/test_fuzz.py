@@ -8,10 +8,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.core.query import sample
-from topolog.core.query import Limits, QueryError, run
+from topolog.core.query import Limits, QueryError, TimeTravel, run
 
-HISTORY = sample.history()
 LIMITS = Limits(max_results=10_000, max_steps=200_000)
 
 _FUZZ = settings(
@@ -21,9 +19,9 @@ _FUZZ = settings(
 )
 
 
-def _run(text: str) -> None:
+def _run(text: str, history: TimeTravel, now: float) -> None:
     try:
-        run(text, source=HISTORY, now=sample.NOW, limits=LIMITS)
+        run(text, source=history, now=now, limits=LIMITS)
     except QueryError as err:
         assert err.message
         assert err.position is None or 1 <= err.position <= len(text) + 1
@@ -31,8 +29,10 @@ def _run(text: str) -> None:
 
 @_FUZZ
 @given(st.text(max_size=200))
-def test_any_text_parses_or_fails_with_a_query_error(text: str) -> None:
-    _run(text)
+def test_any_text_parses_or_fails_with_a_query_error(
+    history: TimeTravel, now: float, text: str
+) -> None:
+    _run(text, history, now)
 
 
 _STEPS = [
@@ -81,12 +81,16 @@ query = st.builds(
 
 @_FUZZ
 @given(query)
-def test_generated_queries_evaluate_or_fail_with_a_query_error(text: str) -> None:
-    _run(text)
+def test_generated_queries_evaluate_or_fail_with_a_query_error(
+    history: TimeTravel, now: float, text: str
+) -> None:
+    _run(text, history, now)
 
 
 @_FUZZ
 @given(query, st.integers(0, 200), st.text(max_size=3))
-def test_corrupted_queries_fail_with_a_query_error(text: str, at: int, noise: str) -> None:
+def test_corrupted_queries_fail_with_a_query_error(
+    history: TimeTravel, now: float, text: str, at: int, noise: str
+) -> None:
     cut = min(at, len(text))
-    _run(text[:cut] + noise + text[cut:])
+    _run(text[:cut] + noise + text[cut:], history, now)
