@@ -501,7 +501,8 @@ def test_leading_has_on_indexed_keys_uses_the_index_not_a_scan(
         ("Type", "pod"),
     ]
     assert names(found) == ["wordpress-7c9d-x1", "wordpress-7c9d-x2"]
-    assert found == run(text.replace("G.V()", "G.V().Dedup()"), source=history, now=now)
+    scanned = run(text.replace("G.V()", "G.V().Dedup()"), source=history, now=now)
+    assert sorted(_ids(found)) == sorted(_ids(scanned))
 
 
 def test_within_on_an_indexed_key_is_a_union_of_lookups(
