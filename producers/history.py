@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from producers import reconciling
 from topolog.core import envelope
@@ -30,11 +31,11 @@ async def load_published(
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=16 * 1024 * 1024,
     )
+    partitions = await _partitions(bootstrap, topic)
+    if not partitions:
+        return {}
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            return {}
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
@@ -70,3 +71,14 @@ async def load_published(
         return kinds
     finally:
         await consumer.stop()
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions (the consumer's metadata knows only subscribed topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="topolog-producer-history")
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [p["partition"] for t in described if t["error_code"] == 0 for p in t["partitions"]]
