@@ -12,6 +12,7 @@ mkdir -p "$cache/logs"
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-benchmark >/dev/null || need_apt+=(redis-tools)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)  # validates docker-compose.yml
 if [[ "${TOPOLOG_BROWSER:-0}" == 1 ]]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
 fi
