@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from store.encoding import Position
 from topolog.core import graph
@@ -31,14 +32,26 @@ def decode(raw: bytes | None, position: Position) -> graph.ChangeSet | None:
         return None
 
 
+async def partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions (a consumer's metadata knows only subscribed topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="topolog-store-replay")
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        p["partition"] for t in described if t["error_code"] == 0 for p in t["partitions"]
+    )
+
+
 async def replay(bootstrap: str, topic: str, *, max_records: int = 2000) -> AsyncIterator[Batch]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     try:
-        partitions = await consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in await partitions(bootstrap, topic)]
         if not tps:
             return
         consumer.assign(tps)

@@ -1,0 +1,79 @@
+"""Canonical bodies, index terms and version records."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import encoding
+from topolog.core import graph
+from topolog.core.query import matching
+
+NODE = graph.Node(
+    id="u1",
+    metadata={
+        "Type": "pod",
+        "Name": "web-0",
+        "State": "DOWN",
+        "K8s": {
+            "Namespace": "shop",
+            "Labels": {"app": "web", "app.kubernetes.io/name": "shop-web", "n": 3},
+        },
+    },
+)
+
+
+def test_bodies_with_the_same_content_are_the_same_bytes_whatever_the_key_order() -> None:
+    reordered = graph.Node(id="u1", metadata=dict(reversed(list(NODE.metadata.items()))))
+    assert encoding.node_body(reordered) == encoding.node_body(NODE)
+
+
+def test_node_terms_cover_indexed_keys_and_string_labels() -> None:
+    assert encoding.node_terms(NODE.metadata) == sorted(
+        [
+            "Type=pod",
+            "Name=web-0",
+            "State=DOWN",
+            "K8s.Namespace=shop",
+            "K8s.Labels.app=web",
+            "K8s.Labels.app.kubernetes.io/name=shop-web",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("Type", "pod"),
+        ("K8s.Namespace", "shop"),
+        ("K8s.Labels.app.kubernetes.io/name", "shop-web"),
+        ("K8s.Labels.app", "web"),
+    ],
+)
+def test_every_term_agrees_with_the_evaluators_field_lookup(key: str, value: str) -> None:
+    element = NODE.to_dict()
+    assert value in matching.field_values(element, key)
+    assert encoding.term(key, value) in encoding.node_terms(NODE.metadata)
+
+
+def test_non_indexed_keys_are_refused() -> None:
+    assert encoding.is_indexed("K8s.Labels.app")
+    assert not encoding.is_indexed("K8s.Labels.")
+    assert not encoding.is_indexed("IP")
+
+
+def test_version_record_round_trips_with_its_source() -> None:
+    source = graph.Source(topic="topolog.resources", partition=3, offset=42)
+    raw = encoding.record(1000, source, encoding.node_body(NODE))
+    version = encoding.parse_record(2, 2000, raw)
+    assert version.body == NODE.to_dict()
+    assert version.source == source
+    assert version.element() == {
+        **NODE.to_dict(),
+        "CreatedAt": 1000,
+        "UpdatedAt": 2000,
+        "Revision": 2,
+    }
+
+
+def test_changeset_times_in_seconds_become_milliseconds() -> None:
+    assert encoding.to_ms(1_700_000_000.1234) == 1_700_000_000_123
