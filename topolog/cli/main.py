@@ -19,6 +19,8 @@ app = typer.Typer(
 
 _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.dev",
+    "topolog.cli.demo",
+    "topolog.cli.run",
     "topolog.cli.reach",
     "topolog.cli.producer",
     "topolog.cli.ingest",
