@@ -443,7 +443,9 @@ def histories() -> list[list[tuple[dict[str, Any], bool]]]:
         uid="ing",
         spec={
             "defaultBackend": {"service": {"name": "hello-node", "port": {"number": 8080}}},
-            "rules": [{"http": {"paths": [{"path": "/", "backend": {"service": {"name": "gone"}}}]}}],
+            "rules": [
+                {"http": {"paths": [{"path": "/", "backend": {"service": {"name": "gone"}}}]}}
+            ],
             "tls": [{"secretName": "mysql-pass"}],
         },
     )
@@ -605,3 +607,19 @@ def test_the_work_of_a_pod_event_does_not_grow_with_the_cluster() -> None:
     large = pod_event_cost(cluster_of(namespaces=40, unrelated_pods=40))
     assert small > 0
     assert large == small
+
+
+# -- network policies --------------------------------------------------------------------
+
+
+def test_network_policy_edges_follow_policies_and_pods() -> None:
+    items = hello_node(pods=2)
+    deny = o.obj("NetworkPolicy", "deny", uid="np", spec={"podSelector": {}})
+    d = derive(*items, deny)
+    assert out(d, "np", "networkpolicy") == {"hello-node-5d-0", "hello-node-5d-1"}
+    d.apply(o.deleted(items[4]))
+    assert out(d, "np", "networkpolicy") == {"hello-node-5d-1"}
+    result = d.apply(o.deleted(deny))
+    _, edges = d.snapshot()
+    assert not [e for e in edges.values() if e.metadata["RelationType"] == "networkpolicy"]
+    assert any(c.op is graph.Op.EDGE_DELETE for c in result.changes)
