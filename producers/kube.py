@@ -132,11 +132,11 @@ async def connect(kubeconfig: Path | None) -> AsyncIterator[Kube]:
     """A client from ``kubeconfig`` (else in-cluster configuration)."""
     configuration = kclient.Configuration()
     if kubeconfig is not None:
-        await kconfig.load_kube_config(  # type: ignore[no-untyped-call]
+        await kconfig.load_kube_config(  # type: ignore[no-untyped-call, unused-ignore]
             config_file=str(kubeconfig), client_configuration=configuration
         )
     else:
-        kconfig.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        kconfig.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call, unused-ignore]
     api = kclient.ApiClient(configuration)
     kube = Kube(api)
     try:
