@@ -114,6 +114,7 @@ def test_create_update_delete_of_every_kind_appears_in_order(run: Run) -> None:
     with support.producer(run):
         support.eventually(lambda: support.synced(run, ALL_KINDS), what="initial sync")
         support.kubectl(run, "create", "namespace", ns)
+        support.kubectl(run, "label", "namespace", ns, "touched=yes")
         objects = every_kind(ns, tag)
         support.apply(run, objects)
         for obj in objects:
@@ -142,7 +143,8 @@ def test_create_update_delete_of_every_kind_appears_in_order(run: Run) -> None:
         events = history[key]
         assert events[0].type is EventType.ADDED, key
         assert events[-1].type is EventType.DELETED, key
-        assert any(e.object["metadata"].get("labels", {}).get("touched") == "yes" for e in events)
+        labels = [e.object["metadata"].get("labels", {}) for e in events]
+        assert any(lab.get("touched") == "yes" for lab in labels), key
         versions = [int(e.resource_version) for e in events]
         assert versions == sorted(versions), f"{key} out of order: {versions}"
         assert all(e.cluster == run.cluster for e in events)
