@@ -176,10 +176,14 @@ class Deriver:
 
     def _delete(self, kind: Kind, env: envelope.Envelope) -> None:
         ns = env.namespace if kind.namespaced else ""
-        uid = env.uid if env.uid in self._objects else self._index.uid_of((kind.kind, ns, env.name))
+        # The uid names the object; a delete of an older object of the same name (whose
+        # replacement is already here) must not remove the replacement.
+        uid = env.uid or self._index.uid_of((kind.kind, ns, env.name))
+        rec = self._objects.get(uid) if uid else None
+        if rec is None or rec.placeholder:
+            return
         self._netpol_delete(kind.kind, ns, env.name)
-        if uid is not None and uid in self._objects and not self._objects[uid].placeholder:
-            self._remove(uid)
+        self._remove(rec.id)
 
     def _put(
         self,

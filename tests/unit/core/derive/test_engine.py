@@ -623,3 +623,10 @@ def test_network_policy_edges_follow_policies_and_pods() -> None:
     _, edges = d.snapshot()
     assert not [e for e in edges.values() if e.metadata["RelationType"] == "networkpolicy"]
     assert any(c.op is graph.Op.EDGE_DELETE for c in result.changes)
+
+
+def test_a_late_delete_of_an_older_object_keeps_its_replacement() -> None:
+    d = derive(o.namespace("default"), secret("s1"))
+    d.apply(o.env(secret("s2")))
+    assert d.apply(o.deleted(secret("s1"))).changes == []
+    assert "s2" in d.snapshot()[0]
