@@ -34,15 +34,21 @@ WORKLOAD_OWNERS = frozenset(
 OWNER_KINDS = frozenset(r.kind for r in resources.BUILTIN) - {"Node"}
 
 
+_NOTHING: Mapping[str, Any] = {}
+
+
 def mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # ``dict`` first: the ``Mapping`` ABC check is slow and objects are JSON dicts.
+    if isinstance(value, (dict, Mapping)):
+        return value
+    return _NOTHING
 
 
 def items(value: Any) -> list[Mapping[str, Any]]:
     """The mappings of a list field (skipping anything malformed)."""
     if not isinstance(value, list):
         return []
-    return [v for v in value if isinstance(v, Mapping)]
+    return [v for v in value if isinstance(v, (dict, Mapping))]
 
 
 def strings(value: Any) -> list[str]:
