@@ -26,6 +26,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.ingest",
     "topolog.cli.simulate",
     "topolog.cli.store",
+    "topolog.cli.processor",
 )
 
 for _module in _COMMAND_MODULES:

@@ -1,0 +1,244 @@
+"""The faust app: the ``route`` and ``derive`` agents and the topics between them.
+
+Flows in: resource records from ``Settings.topic_resources`` (producers, keyed by object).
+Flows out: cluster batches on ``<app id>.clusters`` (internal, keyed by cluster);
+``graph.ChangeSet`` records on ``Settings.topic_graph`` (keyed by cluster; the store's
+projector consumes them), alerts on ``Settings.topic_alerts`` (keyed by node id) and
+dead letters on ``Settings.topic_deadletter`` (original key and value, reason headers).
+
+Delivery is at-least-once. ``take_events`` acks a batch only when the agent asks for the
+next one, and each agent awaits the delivery of every record it produced for a batch
+before that, so a committed offset never runs ahead of its outputs. A crash redelivers
+the uncommitted tail: route re-sends batches (the derive stage skips the entries it has
+applied), derive re-emits the same changesets (full-state upserts: harmless to apply
+twice). Any unexpected error crashes the worker (``CrashingSupervisor``) instead of
+letting an agent restart past records it never finished.
+
+Derive state (``deriving.Derivation``, in memory) is kept per cluster-topic partition,
+with the next offset it expects. When a batch arrives at any other offset (first batch
+after start, after a rebalance, after redelivery) the partition's state is rebuilt by
+replaying the partition up to that offset without emitting (``replaying``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+import mode
+
+from processors import batches, metrics, replaying, routing
+from processors.deadletter import DeadLetter, Reason
+from processors.deriving import Derivation, Output
+from producers import topics
+from topolog.core import graph
+from topolog.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Producer request limit; the topics accept records up to 8 MiB.
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    #: The faust app id: the consumer group, and the prefix of the cluster topic.
+    app_id: str = "topolog-processors"
+    #: Resource records per route batch, and the longest wait to fill one.
+    route_batch: int = 2000
+    #: Cluster batches (each up to ~1 MiB of envelopes) per derive batch.
+    derive_batch: int = 8
+    within: float = 0.2
+    #: Partitions of the cluster topic when this app creates it (bounds derive workers).
+    partitions: int = 8
+    #: Changeset grouping (see ``processors.deriving``).
+    resolution: float = 1.0
+    max_changes: int = 2000
+    commit_interval: float = 1.0
+
+
+def cluster_topic(app_id: str) -> str:
+    """The app's internal topic of cluster batches (one per app: two apps never mix)."""
+    return f"{app_id}.clusters"
+
+
+@dataclass(slots=True)
+class _Partition:
+    derivation: Derivation
+    next_offset: int
+
+
+class Processor:
+    """The faust app of one worker; ``app`` is what ``faust.Worker`` runs."""
+
+    def __init__(self, settings: Settings, *, bootstrap: str, options: Options = Options()):
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.options = options
+        self.app = faust.App(
+            options.app_id,
+            broker=f"kafka://{bootstrap}",
+            store="memory://",
+            web_enabled=False,
+            topic_disable_leader=True,
+            agent_supervisor=mode.CrashingSupervisor,
+            consumer_auto_offset_reset="earliest",
+            broker_commit_interval=options.commit_interval,
+            producer_acks=-1,
+            producer_compression_type="lz4",
+            producer_max_request_size=MAX_REQUEST_BYTES,
+            producer_linger=0.005,
+        )
+        raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+        self.resources = self.app.topic(settings.topic_resources, **raw)
+        self.clusters = self.app.topic(
+            cluster_topic(options.app_id), partitions=options.partitions, **raw
+        )
+        self.graph = self.app.topic(settings.topic_graph, **raw)
+        self.alerts = self.app.topic(settings.topic_alerts, **raw)
+        self.deadletter = self.app.topic(settings.topic_deadletter, **raw)
+        self._partitions: dict[int, _Partition] = {}
+        self.app.agent(self.resources, name="route")(self._route_agent)
+        self.app.agent(self.clusters, name="derive")(self._derive_agent)
+        self.app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
+
+    # -- route ---------------------------------------------------------------------------
+
+    async def _route_agent(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in cast(faust.Stream[bytes], stream).take_events(
+            self.options.route_batch, within=self.options.within
+        ):
+            started = time.monotonic()
+            routed = routing.route([_record(e) for e in events])
+            sent = [
+                await self.clusters.send(key=cluster.encode(), value=value)
+                for cluster, value in routed.batches
+            ]
+            sent += await self._send_deadletters(routed.deadletters)
+            await _delivered(sent)
+            metrics.RECORDS.labels(stage="route").inc(len(events))
+            metrics.BATCH_SECONDS.labels(stage="route").observe(time.monotonic() - started)
+            yield None
+
+    # -- derive --------------------------------------------------------------------------
+
+    async def _derive_agent(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for events in cast(faust.Stream[bytes], stream).take_events(
+            self.options.derive_batch, within=self.options.within
+        ):
+            started = time.monotonic()
+            sent: list[Awaitable[Any]] = []
+            for event in events:
+                out = await self._derive_one(_record(event))
+                sent += await self._send_output(out)
+                # Deriving is CPU-bound: let the consumer and producer run between records.
+                await asyncio.sleep(0)
+            await _delivered(sent)
+            metrics.RECORDS.labels(stage="derive").inc(len(events))
+            metrics.BATCH_SECONDS.labels(stage="derive").observe(time.monotonic() - started)
+            yield None
+
+    async def _derive_one(self, record: routing.Record) -> Output:
+        partition, offset = record.source.partition, record.source.offset
+        state = self._partitions.get(partition)
+        if state is None or state.next_offset != offset:
+            state = self._partitions[partition] = await self._rebuild(partition, offset)
+        state.next_offset = offset + 1
+        try:
+            batch = batches.decode(record.value or b"")
+        except batches.BatchError as exc:
+            dead = DeadLetter(Reason.UNDECODABLE, str(exc), record.key, record.value, record.source)
+            return Output(deadletters=[dead])
+        return state.derivation.apply(batch)
+
+    async def _rebuild(self, partition: int, until: int) -> _Partition:
+        derivation = Derivation(
+            max_changes=self.options.max_changes, resolution=self.options.resolution
+        )
+        await replaying.rebuild(
+            derivation,
+            bootstrap=self.bootstrap,
+            topic=self.clusters.get_topic_name(),
+            partition=partition,
+            until=until,
+        )
+        return _Partition(derivation, until)
+
+    async def _on_revoked(self, app: Any, *args: Any, **kwargs: Any) -> None:
+        """Forget the state of cluster partitions this worker no longer owns."""
+        revoked: Iterable[Any] = args[0] if args else kwargs.get("revoked", ())
+        name = self.clusters.get_topic_name()
+        for tp in revoked:
+            if tp.topic == name:
+                self._partitions.pop(tp.partition, None)
+
+    # -- output --------------------------------------------------------------------------
+
+    async def _send_output(self, out: Output) -> list[Awaitable[Any]]:
+        sent: list[Awaitable[Any]] = []
+        for cluster, changeset in out.changesets:
+            sent.append(await self.graph.send(key=cluster.encode(), value=changeset.to_json()))
+        for alert in out.alerts:
+            sent.append(await self.alerts.send(key=alert.id.encode(), value=alert.to_json()))
+        sent += await self._send_deadletters(out.deadletters)
+        metrics.ENVELOPES.inc(out.applied)
+        metrics.DUPLICATES.inc(out.duplicates)
+        metrics.CHANGESETS.inc(len(out.changesets))
+        metrics.CHANGES.inc(out.changes)
+        metrics.ALERTS.inc(len(out.alerts))
+        return sent
+
+    async def _send_deadletters(self, deadletters: list[DeadLetter]) -> list[Awaitable[Any]]:
+        sent: list[Awaitable[Any]] = []
+        for dead in deadletters:
+            log.warning("dead letter (%s) from %s: %s", dead.reason, dead.source, dead.detail)
+            metrics.DEADLETTERS.labels(reason=dead.reason.value).inc()
+            sent.append(
+                await self.deadletter.send(key=dead.key, value=dead.value, headers=dead.headers())
+            )
+        return sent
+
+
+def _record(event: faust.EventT[Any]) -> routing.Record:
+    message = event.message
+    return routing.Record(
+        key=message.key,
+        value=message.value,
+        source=graph.Source(message.topic, message.partition, message.offset),
+    )
+
+
+async def _delivered(sent: list[Awaitable[Any]]) -> None:
+    """Wait until the broker acknowledged every record of a batch (raises on failure)."""
+    if sent:
+        await asyncio.gather(*sent)
+
+
+def topic_specs(settings: Settings, options: Options) -> list[topics.TopicSpec]:
+    """Every topic the app reads or writes: topolog's shared ones and its cluster topic."""
+    return [
+        *topics.specs(settings),
+        # A batched copy of the resources topic, kept as long: the derive state is
+        # rebuilt from it on every start (``replaying``).
+        topics.TopicSpec(
+            cluster_topic(options.app_id),
+            options.partitions,
+            {
+                "cleanup.policy": "delete",
+                "retention.ms": "-1",
+                "retention.bytes": "-1",
+                "max.message.bytes": str(MAX_REQUEST_BYTES),
+                "compression.type": "producer",
+            },
+        ),
+    ]
+
+
+async def ensure_topics(settings: Settings, *, bootstrap: str, options: Options) -> list[str]:
+    """Create the missing topics (see ``producers.topics``); returns the names created."""
+    return await topics.ensure(bootstrap, topic_specs(settings, options))
