@@ -1,0 +1,125 @@
+"""The FastAPI app: routers, middleware, and a lifespan that owns the store client.
+
+Flows in: ``GatewaySettings`` and, for tests, a ready ``Backend`` (otherwise the lifespan
+connects to Redis: ``TOPOLOG_REDIS_URL`` or the local platform, key prefix from
+``TOPOLOG_STORE_PREFIX``; with a Kafka bootstrap, times before the hot window are
+answered by replaying the graph topic).
+Flows out: the ASGI app. ``create_app()`` is what ``topolog gateway`` serves.
+
+Startup order: backend → hub (loads the live graph in the background; ``/readyz`` says
+when it is ready) → query threads. Shutdown in reverse; every step idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+
+from gateway.backend import Backend
+from gateway.hub import Hub
+from gateway.routes import alerts, health, nodes, reach, stream, topology
+from gateway.settings import GatewaySettings, get_settings
+from gateway.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: GatewaySettings | None = None, *, backend: Backend | None = None
+) -> FastAPI:
+    conf = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            store = backend if backend is not None else await stack.enter_async_context(_redis())
+            hub = Hub(store, block_s=conf.feed_block_s)
+            await hub.start()
+            stack.push_async_callback(hub.stop)
+            executor = ThreadPoolExecutor(conf.query_workers, thread_name_prefix="gremlin")
+            stack.callback(executor.shutdown, wait=False, cancel_futures=True)
+            app.state.gateway = AppState(settings=conf, backend=store, hub=hub, executor=executor)
+            yield
+            app.state.gateway = None
+
+    app = FastAPI(
+        title="topolog gateway",
+        summary="The Kubernetes topology as an event log: Skydive queries, SSE, time travel",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.gateway = None
+    if conf.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=conf.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+    app.middleware("http")(_observe)
+    for module in (topology, nodes, reach, stream, alerts, health):
+        app.include_router(module.router)
+    return app
+
+
+async def _observe(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Count requests and time them, by route template (not raw path: bounded labels)."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    state: AppState | None = getattr(request.app.state, "gateway", None)
+    if state is not None:
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        state.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        state.metrics.latency.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+@contextlib.asynccontextmanager
+async def _redis() -> AsyncIterator[Backend]:
+    import redis.asyncio as aioredis
+
+    from gateway.redis_backend import RedisBackend
+    from store.config import StoreSettings
+    from store.keys import Keys
+    from store.view import ColdSlice
+    from topolog import settings as topolog_settings
+
+    common = topolog_settings.get_settings()
+    redis_url, kafka = common.redis_url, common.kafka_bootstrap
+    if redis_url is None:
+        from topolog.platform import local
+
+        eps = local.endpoints()
+        if eps is None:
+            raise RuntimeError("no TOPOLOG_REDIS_URL and no local platform (topolog dev up)")
+        redis_url, kafka = eps.redis, kafka or eps.kafka
+    cold: ColdSlice | None = None
+    if kafka:
+        from store import cold as cold_history
+
+        bootstrap, topic = kafka, common.topic_graph
+
+        async def cold_slice(t0: int, t1: int) -> object:
+            return await cold_history.graph_between(bootstrap, topic, t0, t1)
+
+        cold = cold_slice  # type: ignore[assignment]
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        yield RedisBackend(
+            client,
+            Keys(StoreSettings().prefix),
+            loop=asyncio.get_running_loop(),
+            cold=cold,
+        )
+    finally:
+        await client.aclose()

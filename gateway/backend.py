@@ -1,0 +1,75 @@
+"""What the gateway reads from the store: one protocol, two implementations.
+
+Flows in: nothing (a protocol). Implemented by ``redis_backend.RedisBackend`` (the
+projection in Redis) and ``memory_backend.MemoryBackend`` (``store.history.History`` in
+memory, with the same semantics — tests and offline use).
+Flows out: graph views for the query evaluator, whole-graph snapshots, element versions
+with their provenance, and the change feed (one entry per graph revision).
+
+Times are epoch ms here (the store's unit); the evaluator's ``TimeTravel`` takes seconds.
+Errors: ``FeedGap`` when the revisions asked for were trimmed, ``OutsideHotWindow`` when
+a time is older than the retained history — both mean "resync / ask for a later time".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from store.encoding import Version
+from store.feed import FeedGap
+from store.history import FeedEntry
+from store.keys import Kind
+from store.reader import OutsideHotWindow
+from store.snapshot import Snapshot
+from topolog.core.query import view
+
+__all__ = [
+    "Backend",
+    "FeedEntry",
+    "FeedGap",
+    "Kind",
+    "OutsideHotWindow",
+    "Snapshot",
+    "Version",
+]
+
+
+class Backend(Protocol):
+    def travel(self) -> view.TimeTravel:
+        """The evaluator's source of views; call it from a worker thread only."""
+        ...
+
+    async def snapshot(self, at_ms: int | None = None) -> Snapshot:
+        """The whole graph at ``at_ms`` (None = now, consistent at one revision)."""
+        ...
+
+    async def versions(
+        self, kind: Kind, ids: Sequence[str], at_ms: int | None = None
+    ) -> dict[str, Version]:
+        """Per id, the version valid at ``at_ms`` (None = now), with its ``source``."""
+        ...
+
+    async def revision(self) -> int:
+        """The latest graph revision (0 = nothing applied yet)."""
+        ...
+
+    async def first_revision(self) -> int | None:
+        """The oldest revision still in the feed (None: the feed is empty)."""
+        ...
+
+    async def read_after(self, after: int, count: int | None = 1000) -> list[FeedEntry]:
+        """Feed entries with revision > ``after`` (``FeedGap`` if the next one was trimmed)."""
+        ...
+
+    async def read_range(self, first: int, last: int) -> list[FeedEntry]:
+        """Feed entries with ``first <= revision <= last`` that are still retained."""
+        ...
+
+    async def wait_after(self, after: int, timeout_s: float) -> list[FeedEntry]:
+        """Entries after ``after``, waiting up to ``timeout_s`` for one to come."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+        ...

@@ -1,0 +1,184 @@
+"""Stream events for one subscriber: pure functions of transitions and a ``Visibility``.
+
+Flows in: ``mirror.Transition`` lists (one per feed revision) or a ``Mirror`` (for the
+initial sync), and the subscriber's ``Visibility`` (its token's scope and its filter).
+Flows out: ``Event`` values named as Skydive's websocket messages — ``NodeAdded``,
+``NodeUpdated``, ``NodeDeleted``, ``EdgeAdded``, ``EdgeUpdated``, ``EdgeDeleted`` — plus
+``Alert`` (a node's state transition, with its root cause) and ``Sync`` (a whole view).
+
+What a subscriber sees at revision r is a function of the graph at r only: a node when
+the scope and a node filter allow it; an edge when both its ends are visible nodes (or,
+with an edge filter, when it matches and both ends are in scope). So an element entering
+or leaving the view is an Added/Deleted event, and a node entering or leaving brings its
+incident edges with it (edges before a leaving node, after an entering one).
+
+Event ids: ``<revision>.<index>`` — the index in the revision's event list for that
+subscriber — and ``<revision>`` for a sync. ``Cursor`` parses them back: a client that
+saw ``r.i`` continues with event ``i + 1`` of revision ``r``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.mirror import Element, Ends, Mirror, Transition
+from gateway.scope import Scope
+from store.keys import Kind
+from topolog.core import graph
+from topolog.core.derive import alerts
+from topolog.core.query import Kind as QueryKind
+from topolog.core.query import matching
+
+NODE_ADDED = "NodeAdded"
+NODE_UPDATED = "NodeUpdated"
+NODE_DELETED = "NodeDeleted"
+EDGE_ADDED = "EdgeAdded"
+EDGE_UPDATED = "EdgeUpdated"
+EDGE_DELETED = "EdgeDeleted"
+ALERT = "Alert"
+SYNC = "Sync"
+RESYNC = "Resync"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    scope: Scope
+    filter: matching.ElementFilter | None = None
+    #: Only ``Alert`` events (the ``/api/v1/alerts`` stream).
+    alerts_only: bool = False
+
+    def node(self, node: Element | None) -> bool:
+        if not self.scope.node_visible(node):
+            return False
+        flt = self.filter
+        if flt is None:
+            return True
+        return flt.kind is QueryKind.NODES and node is not None and flt.matches(node)
+
+    def edge(self, edge: Element | None, ends: Ends) -> bool:
+        if edge is None:
+            return False
+        parent, child = ends
+        flt = self.filter
+        if flt is None:
+            return self.scope.edge_visible(parent, child)
+        if flt.kind is QueryKind.EDGES:
+            return self.scope.edge_visible(parent, child) and flt.matches(edge)
+        return self.node(parent) and self.node(child)
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a client is: after event ``index`` of ``revision`` (None = all of it)."""
+
+    revision: int
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return str(self.revision) if self.index is None else f"{self.revision}.{self.index}"
+
+
+_CURSOR = re.compile(r"(\d{1,18})(?:\.(\d{1,9}))?")
+
+
+def parse_cursor(text: str) -> Cursor:
+    """``"12"`` or ``"12.3"`` → ``Cursor``; ValueError for anything else."""
+    match = _CURSOR.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text[:40]!r} is not an event id of this stream (like '12' or '12.3')")
+    index = match.group(2)
+    return Cursor(int(match.group(1)), int(index) if index is not None else None)
+
+
+def sync(mirror: Mirror, vis: Visibility) -> Event:
+    """The subscriber's whole view of the mirror (``{"Nodes", "Edges", "Revision"}``)."""
+    nodes = [n for _, n in sorted(mirror.nodes.items()) if vis.node(n)]
+    edges = [
+        e
+        for _, e in sorted(mirror.edges.items())
+        if vis.edge(e, (mirror.nodes.get(e["Parent"]), mirror.nodes.get(e["Child"])))
+    ]
+    if vis.alerts_only:
+        nodes, edges = [n for n in nodes if _is_down(n)], []
+    return Event(SYNC, {"Nodes": nodes, "Edges": edges, "Revision": mirror.revision})
+
+
+def _is_down(node: Element) -> bool:
+    return bool((node.get("Metadata") or {}).get("State") == graph.State.DOWN.value)
+
+
+def render(transitions: list[Transition], vis: Visibility) -> list[Event]:
+    """The events one revision's transitions make for one subscriber, in order."""
+    out: list[Event] = []
+    for tr in transitions:
+        if tr.kind is Kind.EDGE:
+            if not vis.alerts_only:
+                _edge_events(tr, vis, out)
+        else:
+            _node_events(tr, vis, out)
+    return out
+
+
+def _edge_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
+    was = vis.edge(tr.before, tr.ends_before)
+    now = vis.edge(tr.after, tr.ends_after)
+    if now:
+        out.append(Event(EDGE_UPDATED if was else EDGE_ADDED, tr.after))
+    elif was:
+        out.append(Event(EDGE_DELETED, tr.before))
+
+
+def _node_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
+    was, now = vis.node(tr.before), vis.node(tr.after)
+    if not vis.alerts_only:
+        flips = _incident_flips(tr, vis)
+        if was and not now:
+            out.extend(Event(EDGE_DELETED, e) for e, flip in flips if flip < 0)
+            out.append(Event(NODE_DELETED, tr.before))
+        elif now:
+            out.append(Event(NODE_UPDATED if was else NODE_ADDED, tr.after))
+            out.extend(Event(EDGE_DELETED, e) for e, flip in flips if flip < 0)
+            out.extend(Event(EDGE_ADDED, e) for e, flip in flips if flip > 0)
+    if now:
+        alert = _alert(tr, vis)
+        if alert is not None:
+            out.append(alert)
+
+
+def _incident_flips(tr: Transition, vis: Visibility) -> list[tuple[Element, int]]:
+    """Incident edges whose visibility the node's change flips: +1 in, -1 out."""
+    flips: list[tuple[Element, int]] = []
+    for edge, other in tr.incident:
+        parent_side = edge["Parent"] == tr.id
+
+        def ends(node: Element | None, other: str = other, parent_side: bool = parent_side) -> Ends:
+            far = node if other == tr.id else tr.neighbours.get(other)
+            return (node, far) if parent_side else (far, node)
+
+        was, now = vis.edge(edge, ends(tr.before)), vis.edge(edge, ends(tr.after))
+        if was != now:
+            flips.append((edge, 1 if now else -1))
+    return flips
+
+
+def _alert(tr: Transition, vis: Visibility) -> Event | None:
+    before = graph.Node.from_dict(tr.before) if tr.before is not None else None
+    after = graph.Node.from_dict(tr.after) if tr.after is not None else None
+    source = graph.Source(**tr.source) if tr.source else None
+    found = alerts.transition(before, after, time=tr.time / 1000, source=source)
+    if found is None:
+        return None
+    data = found.to_dict()
+    visible = [(i, n) for i, n in tr.causes if n is not None and vis.scope.node_visible(n)]
+    data["rootCause"] = [i for i, _ in visible]
+    data["rootCauseNodes"] = [n for _, n in visible]
+    data["node"] = tr.after
+    return Event(ALERT, data)

@@ -1,0 +1,165 @@
+"""The whole graph at one revision, advanced by change-feed entries.
+
+Flows in: a starting ``Snapshot`` (at a revision) and ``FeedEntry`` values in revision
+order. Flows out: per entry, one ``Transition`` per change — the element before and after,
+plus what a filter needs to decide about the element's neighbourhood at that moment
+(an edge's ends; a node's incident edges with their other ends; a DOWN node's root
+causes). ``events.render`` turns transitions into stream events per subscriber, purely.
+
+Invariant: after ``apply(entry)``, the mirror equals the store's graph at
+``entry.revision`` — upserts carry complete states, a node's edge deletes come in the
+same entry before the node's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from store.history import FeedEntry
+from store.keys import Kind
+from store.snapshot import Snapshot
+
+Element = dict[str, Any]
+Ends = tuple[Element | None, Element | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    kind: Kind
+    id: str
+    before: Element | None
+    after: Element | None
+    #: An edge's (parent, child) nodes before and after the change.
+    ends_before: Ends = (None, None)
+    ends_after: Ends = (None, None)
+    #: A node's alive incident edges at the change, each with its other end's node id.
+    incident: tuple[tuple[Element, str], ...] = ()
+    #: Other end nodes of ``incident`` (id → node), as they are at the change.
+    neighbours: dict[str, Element] = field(default_factory=dict)
+    #: A node's RootCause ids resolved to nodes (None where the node is unknown).
+    causes: tuple[tuple[str, Element | None], ...] = ()
+    time: int = 0
+    source: dict[str, Any] | None = None
+
+
+class Mirror:
+    def __init__(
+        self,
+        *,
+        revision: int = 0,
+        nodes: dict[str, Element] | None = None,
+        edges: dict[str, Element] | None = None,
+    ) -> None:
+        self.revision = revision
+        self.nodes: dict[str, Element] = dict(nodes or {})
+        self.edges: dict[str, Element] = dict(edges or {})
+        self._incident: dict[str, set[str]] = {}
+        for edge in self.edges.values():
+            self._link(edge)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot, revision: int) -> Mirror:
+        node_ids = sorted(snapshot.all_node_ids())
+        edge_ids = sorted(snapshot.all_edge_ids())
+        return cls(
+            revision=revision,
+            nodes={i: n for i, n in zip(node_ids, snapshot.nodes(node_ids), strict=True) if n},
+            edges={i: e for i, e in zip(edge_ids, snapshot.edges(edge_ids), strict=True) if e},
+        )
+
+    def copy(self) -> Mirror:
+        return Mirror(revision=self.revision, nodes=self.nodes, edges=self.edges)
+
+    def _link(self, edge: Element) -> None:
+        for end in (edge["Parent"], edge["Child"]):
+            self._incident.setdefault(end, set()).add(edge["ID"])
+
+    def _unlink(self, edge: Element) -> None:
+        for end in (edge["Parent"], edge["Child"]):
+            ids = self._incident.get(end)
+            if ids is not None:
+                ids.discard(edge["ID"])
+                if not ids:
+                    del self._incident[end]
+
+    def _ends(self, edge: Element | None) -> Ends:
+        if edge is None:
+            return (None, None)
+        return (self.nodes.get(edge["Parent"]), self.nodes.get(edge["Child"]))
+
+    def apply(self, entry: FeedEntry) -> list[Transition]:
+        """Advance to ``entry.revision``; the transitions of its changes, in order."""
+        out = [self._apply_change(change, entry.time) for change in entry.changes]
+        self.revision = entry.revision
+        return out
+
+    def _apply_change(self, change: dict[str, Any], time: int) -> Transition:
+        op: str = change["op"]
+        element_id: str = change["id"]
+        kind = Kind.NODE if op.startswith("node") else Kind.EDGE
+        store = self.nodes if kind is Kind.NODE else self.edges
+        before = store.get(element_id)
+        after: Element | None
+        if op.endswith("upsert"):
+            after = dict(change["node" if kind is Kind.NODE else "edge"])
+            after["CreatedAt"] = change["CreatedAt"]
+            after["UpdatedAt"] = change["UpdatedAt"]
+            after["Revision"] = change["Revision"]
+        else:
+            after = None
+        source = change.get("Source")
+        if kind is Kind.EDGE:
+            ends_before = self._ends(before)
+            if before is not None:
+                self._unlink(before)
+                del self.edges[element_id]
+            if after is not None:
+                self.edges[element_id] = after
+                self._link(after)
+            return Transition(
+                kind,
+                element_id,
+                _deleted(before, change) if after is None else before,
+                after,
+                ends_before=ends_before,
+                ends_after=self._ends(after),
+                time=time,
+                source=source,
+            )
+        if after is None:
+            self.nodes.pop(element_id, None)
+        else:
+            self.nodes[element_id] = after
+        incident: list[tuple[Element, str]] = []
+        neighbours: dict[str, Element] = {}
+        for edge_id in sorted(self._incident.get(element_id, ())):
+            edge = self.edges[edge_id]
+            other = edge["Child"] if edge["Parent"] == element_id else edge["Parent"]
+            incident.append((edge, other))
+            node = self.nodes.get(other)
+            if node is not None:
+                neighbours[other] = node
+        root = (after or {}).get("Metadata", {}).get("RootCause") or []
+        causes = tuple((str(c), self.nodes.get(str(c))) for c in root)
+        return Transition(
+            kind,
+            element_id,
+            _deleted(before, change) if after is None else before,
+            after,
+            incident=tuple(incident),
+            neighbours=neighbours,
+            causes=causes,
+            time=time,
+            source=source,
+        )
+
+
+def _deleted(before: Element | None, change: dict[str, Any]) -> Element | None:
+    """The last state of a deleted element, with its ``DeletedAt``."""
+    if before is None:
+        return None
+    out = dict(before)
+    if "DeletedAt" in change:
+        out["DeletedAt"] = change["DeletedAt"]
+    return out

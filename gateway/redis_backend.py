@@ -1,0 +1,78 @@
+"""``Backend`` over the Redis projection (``store.reader``, ``store.feed``, ``store.view``).
+
+Flows in: an asyncio Redis client (owned by the app's lifespan) and the key layout;
+optionally a cold source for times before the hot window (a Kafka replay).
+Flows out: what ``Backend`` promises. Evaluation runs in worker threads through
+``store.view.RedisTimeTravel``, which forwards each batched read to this event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from store import feed
+from store.encoding import Version
+from store.history import FeedEntry
+from store.keys import Keys, Kind
+from store.reader import GraphReader
+from store.snapshot import Snapshot
+from store.view import ColdSlice, RedisTimeTravel
+
+
+class RedisBackend:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        keys: Keys,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        cold: ColdSlice | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self._client = client
+        self._keys = keys
+        self.reader = GraphReader(client, keys)
+        self._travel = RedisTimeTravel(self.reader, loop, cold=cold, timeout=timeout_s)
+
+    def travel(self) -> RedisTimeTravel:
+        return self._travel
+
+    async def snapshot(self, at_ms: int | None = None) -> Snapshot:
+        return await self.reader.snapshot(at_ms)
+
+    async def versions(
+        self, kind: Kind, ids: Sequence[str], at_ms: int | None = None
+    ) -> dict[str, Version]:
+        found = await self.reader.versions(kind, list(ids), at_ms)
+        return {i: v for i, v in found.items() if v.deleted_at is None}
+
+    async def revision(self) -> int:
+        return await self.reader.revision()
+
+    async def first_revision(self) -> int | None:
+        return await feed.first_revision(self._client, self._keys)
+
+    async def read_after(self, after: int, count: int | None = 1000) -> list[FeedEntry]:
+        return await feed.read_after(self._client, self._keys, after, count=count)
+
+    async def read_range(self, first: int, last: int) -> list[FeedEntry]:
+        raw: Any = await self._client.xrange(
+            self._keys.feed, min=feed.stream_id(first), max=feed.stream_id(last)
+        )
+        return [feed.parse(entry_id, fields) for entry_id, fields in raw]
+
+    async def wait_after(self, after: int, timeout_s: float) -> list[FeedEntry]:
+        entries = await self.read_after(after)
+        if entries:
+            return entries
+        reply: Any = await self._client.xread(
+            {self._keys.feed: feed.stream_id(after)}, count=1000, block=int(timeout_s * 1000)
+        )
+        return [feed.parse(i, f) for _stream, items in reply or [] for i, f in items]
+
+    async def ping(self) -> None:
+        await self._client.ping()

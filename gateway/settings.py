@@ -1,0 +1,64 @@
+"""Gateway settings (``TOPOLOG_GATEWAY_<FIELD>``), behind a cached ``get_settings()``.
+
+Flows in: the environment / ``.env``. Flows out: ``GatewaySettings`` for the app (bind
+address, CORS, tokens, query and stream limits) and for the CLI clients (``url``,
+``token``).
+
+Tokens are a JSON object, token → namespaces it may see (``["*"]`` = everything)::
+
+    TOPOLOG_GATEWAY_TOKENS='{"s3cr3t": ["*"], "team-a": ["shop", "shop-staging"]}'
+
+No tokens configured = the API is open (the local default, bound to loopback).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ALL_NAMESPACES = "*"
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TOPOLOG_GATEWAY_", env_file=".env", extra="ignore"
+    )
+
+    #: Bind address: loopback unless configured otherwise.
+    host: str = "127.0.0.1"
+    #: Skydive's port.
+    port: int = 8082
+    #: Origins allowed by CORS; empty = no CORS headers at all (closed).
+    cors_origins: list[str] = Field(default_factory=list)
+
+    #: token → namespaces it may see (``"*"`` = all, cluster-scoped objects included).
+    tokens: dict[str, list[str]] = Field(default_factory=dict)
+
+    #: Most elements a query result may hold.
+    max_results: int = 100_000
+    #: Most units of work a query may do (see topolog.core.query.limits).
+    max_steps: int = 5_000_000
+    #: Wall-clock limit of one query (seconds); beyond it the answer is a 400.
+    query_timeout_s: float = 30.0
+    #: Worker threads evaluating queries (the evaluator's protocols are synchronous).
+    query_workers: int = 4
+
+    #: Events a stream client may have pending before it is told to resync and dropped.
+    sse_queue_size: int = 10_000
+    #: Seconds between heartbeats (SSE comments) on idle streams.
+    sse_ping_s: float = 15.0
+    #: Concurrent streams per token (per anonymous user when no tokens are configured).
+    sse_max_connections: int = 16
+    #: Seconds the live feed reader blocks waiting for new revisions.
+    feed_block_s: float = 5.0
+
+    #: Where the CLI finds the gateway, and the token it sends.
+    url: str = "http://127.0.0.1:8082"
+    token: str | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> GatewaySettings:
+    return GatewaySettings()
