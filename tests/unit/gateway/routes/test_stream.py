@@ -1,0 +1,173 @@
+"""SSE: sync, live events with ids, resume with Last-Event-ID, replay since, resync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.memory_backend import MemoryBackend
+
+
+def ids(events: list[Any]) -> list[str]:
+    return [e.id for e in events]
+
+
+async def test_stream_starts_with_a_sync_of_the_graph_then_live_changes(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    stream = await sse(client.app, "/api/v1/stream")
+    assert stream.status == 200
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    sync = await stream.next()
+    assert sync.event == "Sync" and sync.id == "1"
+    assert len(sync.data["Nodes"]) == 9 and len(sync.data["Edges"]) == 14
+    await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("api", "pod", "api", "shop"))))
+    added = await stream.next()
+    assert (added.event, added.id, added.data["ID"]) == ("NodeAdded", "2.0", "api")
+    await stream.close()
+
+
+async def test_filter_limits_events_and_nodes_bring_their_edges(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    stream = await sse(client.app, "/api/v1/stream?filter=G.V().Has('K8s.Namespace','shop')")
+    sync = await stream.next()
+    assert {n["ID"] for n in sync.data["Nodes"]} == {"web", "db", "sec-pass", "np-db"}
+    # Edges only between visible nodes.
+    assert {(e["Parent"], e["Child"]) for e in sync.data["Edges"]} == {
+        ("web", "sec-pass"),
+        ("db", "sec-pass"),
+        ("np-db", "db"),
+        ("np-db", "web"),
+    }
+    # spy moves into shop: it enters the view with no edge to a visible node.
+    await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("spy", "pod", "spy", "shop"))))
+    # an unrelated change outside the filter makes no event; then web leaves shop.
+    await backend.apply(g.changeset(g.T0 + 11, g.upsert(g.node("worker", "node", "worker2"))))
+    await backend.apply(g.changeset(g.T0 + 12, g.upsert(g.node("web", "pod", "web", "other"))))
+    events = await stream.take(4)
+    assert [(e.event, e.id) for e in events] == [
+        ("NodeAdded", "2.0"),
+        ("EdgeDeleted", "4.0"),
+        ("EdgeDeleted", "4.1"),
+        ("NodeDeleted", "4.2"),
+    ]
+    assert {e.data["ID"] for e in events[1:3]} == {"web>sec-pass", "np-db>web:end"}
+    await stream.close()
+
+
+async def test_reconnecting_with_last_event_id_continues_without_gap_or_duplicate(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    first = await sse(client.app, "/api/v1/stream")
+    await first.next()  # sync at revision 1
+    await backend.apply(
+        g.changeset(
+            g.T0 + 10,
+            g.upsert(g.node("a", "pod", "a", "shop")),
+            g.upsert(g.node("b", "pod", "b", "shop")),
+            g.upsert(g.node("c", "pod", "c", "shop")),
+        )
+    )
+    seen = await first.take(2)
+    assert ids(seen) == ["2.0", "2.1"]
+    await first.close()  # forced disconnect in the middle of revision 2
+    await backend.apply(g.changeset(g.T0 + 20, g.delete("a")))
+    await backend.apply(g.changeset(g.T0 + 30, g.upsert(g.node("d", "pod", "d", "shop"))))
+    second = await sse(client.app, "/api/v1/stream", {"Last-Event-ID": seen[-1].id})
+    rest = await second.take(3)
+    assert [(e.event, e.id, e.data["ID"]) for e in rest] == [
+        ("NodeAdded", "2.2", "c"),
+        ("NodeDeleted", "3.0", "a"),
+        ("NodeAdded", "4.0", "d"),
+    ]
+    # Live changes keep coming after the replayed ones.
+    await backend.apply(g.changeset(g.T0 + 40, g.delete("d")))
+    live = await second.next()
+    assert (live.event, live.id) == ("NodeDeleted", "5.0")
+    await second.close()
+
+
+async def test_since_replays_from_the_graph_at_that_time(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("a", "pod", "a", "shop"))))
+    await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("b", "pod", "b", "shop"))))
+    stream = await sse(client.app, f"/api/v1/stream?since={g.T0 + 15}")
+    sync = await stream.next()
+    assert sync.id == "2"
+    assert "a" in {n["ID"] for n in sync.data["Nodes"]}
+    assert "b" not in {n["ID"] for n in sync.data["Nodes"]}
+    replayed = await stream.next()
+    assert (replayed.event, replayed.id, replayed.data["ID"]) == ("NodeAdded", "3.0", "b")
+    await stream.close()
+
+
+async def test_a_slow_client_is_told_to_resync_and_dropped(
+    client_for: Any, settings: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    async with client_for(settings.model_copy(update={"sse_queue_size": 2})) as c:
+        stream = await sse(c.app, "/api/v1/stream")
+        for i in range(4):
+            await backend.apply(g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop"))))
+        hub = c.app.state.gateway.hub
+        for _ in range(100):
+            if hub.revision == 5:
+                break
+            await __import__("asyncio").sleep(0.01)
+        events = await stream.take(10)
+        assert events[-1].event == "Resync"
+        assert stream.ended
+        assert hub.subscribers == 0
+
+
+async def test_malformed_parameters_are_a_400(client: Any, sse: Any) -> None:
+    for path, headers in [
+        ("/api/v1/stream?filter=G.V().Has(", {}),
+        ("/api/v1/stream?filter=G.V().Out()", {}),
+        ("/api/v1/stream?since=yesterday-ish", {}),
+        ("/api/v1/stream", {"Last-Event-ID": "abc"}),
+        ("/api/v1/stream", {"Last-Event-ID": "99"}),
+    ]:
+        stream = await sse(client.app, path, headers)
+        assert stream.status == 400, (path, headers)
+        await stream.close()
+
+
+async def test_a_trimmed_resume_point_is_gone(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    for i in range(3):
+        await backend.apply(g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop"))))
+    backend.trim_feed(3)
+    stream = await sse(client.app, "/api/v1/stream", {"Last-Event-ID": "1"})
+    assert stream.status == 410
+    await stream.close()
+
+
+async def test_alerts_stream_state_changes_with_root_cause(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    stream = await sse(client.app, "/api/v1/alerts")
+    sync = await stream.next()
+    assert {n["ID"] for n in sync.data["Nodes"]} == {"db", "sec-pass"}  # the DOWN ones
+    await backend.apply(
+        g.changeset(
+            g.T0 + 10,
+            g.upsert(g.node("web", "pod", "web", "shop", state="DOWN", root_cause=["sec-pass"])),
+            g.upsert(g.node("spy", "pod", "spy", "other", app="changed")),  # no transition
+        )
+    )
+    alert = await stream.next()
+    assert alert.event == "Alert" and alert.id == "2.0"
+    assert alert.data["id"] == "web"
+    assert (alert.data["oldState"], alert.data["newState"]) == ("UP", "DOWN")
+    assert alert.data["rootCause"] == ["sec-pass"]
+    assert alert.data["rootCauseNodes"][0]["Metadata"]["Name"] == "mysql-pass"
+    await stream.close()
