@@ -100,7 +100,11 @@ def parse_cursor(text: str) -> Cursor:
 
 def sync(mirror: Mirror, vis: Visibility) -> Event:
     """The subscriber's whole view of the mirror (``{"Nodes", "Edges", "Revision"}``)."""
-    nodes = [n for _, n in sorted(mirror.nodes.items()) if vis.node(n)]
+
+    def in_scope(node_id: str) -> bool:
+        return vis.scope.node_visible(mirror.nodes.get(node_id))
+
+    nodes = [vis.scope.redact(n, in_scope) for _, n in sorted(mirror.nodes.items()) if vis.node(n)]
     edges = [
         e
         for _, e in sorted(mirror.edges.items())
@@ -138,17 +142,24 @@ def _edge_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
 
 def _node_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
     was, now = vis.node(tr.before), vis.node(tr.after)
+    causes = dict(tr.causes)
+
+    def in_scope(node_id: str) -> bool:
+        return vis.scope.node_visible(causes.get(node_id))
+
+    before = vis.scope.redact(tr.before, in_scope) if tr.before is not None else None
+    after = vis.scope.redact(tr.after, in_scope) if tr.after is not None else None
     if not vis.alerts_only:
         flips = _incident_flips(tr, vis)
         if was and not now:
             out.extend(Event(EDGE_DELETED, e) for e, flip in flips if flip < 0)
-            out.append(Event(NODE_DELETED, tr.before))
+            out.append(Event(NODE_DELETED, before))
         elif now:
-            out.append(Event(NODE_UPDATED if was else NODE_ADDED, tr.after))
+            out.append(Event(NODE_UPDATED if was else NODE_ADDED, after))
             out.extend(Event(EDGE_DELETED, e) for e, flip in flips if flip < 0)
             out.extend(Event(EDGE_ADDED, e) for e, flip in flips if flip > 0)
     if now:
-        alert = _alert(tr, vis)
+        alert = _alert(tr, vis, after)
         if alert is not None:
             out.append(alert)
 
@@ -169,7 +180,7 @@ def _incident_flips(tr: Transition, vis: Visibility) -> list[tuple[Element, int]
     return flips
 
 
-def _alert(tr: Transition, vis: Visibility) -> Event | None:
+def _alert(tr: Transition, vis: Visibility, shown: Element | None) -> Event | None:
     before = graph.Node.from_dict(tr.before) if tr.before is not None else None
     after = graph.Node.from_dict(tr.after) if tr.after is not None else None
     source = graph.Source(**tr.source) if tr.source else None
@@ -180,5 +191,5 @@ def _alert(tr: Transition, vis: Visibility) -> Event | None:
     visible = [(i, n) for i, n in tr.causes if n is not None and vis.scope.node_visible(n)]
     data["rootCause"] = [i for i, _ in visible]
     data["rootCauseNodes"] = [n for _, n in visible]
-    data["node"] = tr.after
+    data["node"] = shown
     return Event(ALERT, data)

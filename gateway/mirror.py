@@ -37,7 +37,7 @@ class Transition:
     incident: tuple[tuple[Element, str], ...] = ()
     #: Other end nodes of ``incident`` (id → node), as they are at the change.
     neighbours: dict[str, Element] = field(default_factory=dict)
-    #: A node's RootCause ids resolved to nodes (None where the node is unknown).
+    #: The RootCause ids of a node (before and after) resolved to nodes (None: unknown).
     causes: tuple[tuple[str, Element | None], ...] = ()
     time: int = 0
     source: dict[str, Any] | None = None
@@ -140,8 +140,12 @@ class Mirror:
             node = self.nodes.get(other)
             if node is not None:
                 neighbours[other] = node
-        root = (after or {}).get("Metadata", {}).get("RootCause") or []
-        causes = tuple((str(c), self.nodes.get(str(c))) for c in root)
+        root = [
+            str(c)
+            for version in (before, after)
+            for c in (version or {}).get("Metadata", {}).get("RootCause") or []
+        ]
+        causes = tuple((c, self.nodes.get(c)) for c in dict.fromkeys(root))
         return Transition(
             kind,
             element_id,

@@ -32,8 +32,11 @@ async def root_cause(
     ids = [str(i) for i in metadata.get("RootCause") or []]
     causes = await backend.versions(Kind.NODE, ids, at_ms)
     visible = [causes[i] for i in ids if i in causes and scope.node_visible(causes[i].element())]
+    shown = {i for i in ids if i in causes and scope.node_visible(causes[i].element())}
+    node = scope.redact(found.element(), shown.__contains__)
     return {
-        **_entry(found),
+        "Node": node,
+        "Source": found.source.to_dict() if found.source is not None else None,
         "State": metadata.get("State"),
         "StateReason": metadata.get("StateReason"),
         "RootCause": [_entry(v) for v in visible],

@@ -13,7 +13,7 @@ classes) and nodes without a namespace are visible only to an unrestricted scope
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,18 @@ class Scope:
         if self.namespaces is None:
             return True
         return namespace_of(node) in self.namespaces
+
+    def redact(self, node: Element, visible: Callable[[str], bool]) -> Element:
+        """``node`` with the RootCause ids that ``visible`` rejects taken out (a copy when
+        anything was removed): a visible node must not name hidden ones."""
+        metadata = node.get("Metadata") or {}
+        causes = metadata.get("RootCause")
+        if self.namespaces is None or not isinstance(causes, list):
+            return node
+        kept = [c for c in causes if isinstance(c, str) and visible(c)]
+        if len(kept) == len(causes):
+            return node
+        return {**node, "Metadata": {**metadata, "RootCause": kept}}
 
     def edge_visible(self, parent: Element | None, child: Element | None) -> bool:
         """An edge is visible when both its ends are (always, when unrestricted)."""
@@ -97,7 +109,13 @@ class ScopedView:
     def nodes(self, ids: Sequence[str]) -> list[Element | None]:
         if self._scope.unrestricted:
             return self._inner.nodes(ids)
-        return [n if self._scope.node_visible(n) else None for n in self._inner.nodes(ids)]
+        visible = self._visible_ids().__contains__
+        return [
+            self._scope.redact(n, visible)
+            if n is not None and self._scope.node_visible(n)
+            else None
+            for n in self._inner.nodes(ids)
+        ]
 
     def edges(self, ids: Sequence[str]) -> list[Element | None]:
         if self._scope.unrestricted:

@@ -113,7 +113,9 @@ async def test_a_slow_client_is_told_to_resync_and_dropped(
     async with client_for(settings.model_copy(update={"sse_queue_size": 2})) as c:
         stream = await sse(c.app, "/api/v1/stream")
         for i in range(4):
-            await backend.apply(g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop"))))
+            await backend.apply(
+                g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop")))
+            )
         hub = c.app.state.gateway.hub
         for _ in range(100):
             if hub.revision == 5:
@@ -143,7 +145,9 @@ async def test_a_trimmed_resume_point_is_gone(
 ) -> None:
     g = graph_builders
     for i in range(3):
-        await backend.apply(g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop"))))
+        await backend.apply(
+            g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop")))
+        )
     backend.trim_feed(3)
     stream = await sse(client.app, "/api/v1/stream", {"Last-Event-ID": "1"})
     assert stream.status == 410

@@ -75,14 +75,37 @@ async def test_result_limit_is_a_400(client_for: Any, settings: Any) -> None:
     assert "limit" in response.json()["error"]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     text=st.one_of(
         st.text(max_size=80),
         st.lists(
             st.sampled_from(
-                ["G", ".", "V", "E", "(", ")", "'", '"', ",", "Has", "At", "Count", "Out",
-                 "Regex", "1", "-1m", "Within", "Limit", "ShortestPathTo", "Values", " "]
+                [
+                    "G",
+                    ".",
+                    "V",
+                    "E",
+                    "(",
+                    ")",
+                    "'",
+                    '"',
+                    ",",
+                    "Has",
+                    "At",
+                    "Count",
+                    "Out",
+                    "Regex",
+                    "1",
+                    "-1m",
+                    "Within",
+                    "Limit",
+                    "ShortestPathTo",
+                    "Values",
+                    " ",
+                ]
             ),
             max_size=25,
         ).map("".join),
