@@ -26,6 +26,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.ingest",
     "topolog.cli.simulate",
     "topolog.cli.store",
+    "topolog.cli.gateway",
+    "topolog.cli.query",
     "topolog.cli.processor",
 )
 

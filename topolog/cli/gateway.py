@@ -1,0 +1,31 @@
+"""``topolog gateway``: serve the HTTP API (Skydive-compatible queries, SSE, /api/v1).
+
+Flows in: ``TOPOLOG_GATEWAY_*`` settings (bind address, tokens, limits), the store's Redis
+(``TOPOLOG_REDIS_URL`` or the local platform). Flows out: uvicorn serving
+``gateway.app.create_app()`` until interrupted.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gateway")(gateway_command)
+
+
+def gateway_command(
+    host: str = typer.Option(None, "--host", help="Bind address (default: settings, 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", help="Port (default: settings, 8082)."),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """Serve the gateway API (default http://127.0.0.1:8082)."""
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.settings import get_settings
+
+    settings = get_settings()
+    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    conf = settings.model_copy(update=updates)
+    uvicorn.run(create_app(conf), host=conf.host, port=conf.port, log_level=log_level)
