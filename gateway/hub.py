@@ -144,10 +144,14 @@ class Hub:
                 log.exception("reading the change feed failed; retrying")
                 await asyncio.sleep(self._retry_s)
                 continue
-            for entry in entries:
-                if entry.revision <= self.mirror.revision:
-                    continue
-                self.publish(entry.revision, self.mirror.apply(entry))
+            try:
+                for entry in entries:
+                    if entry.revision > self.mirror.revision:
+                        self.publish(entry.revision, self.mirror.apply(entry))
+            except Exception:
+                # A change the mirror cannot apply: start again from a snapshot.
+                log.exception("applying the change feed failed: reloading")
+                await self._reload()
 
     def publish(self, revision: int, transitions: list[Transition]) -> None:
         for sub in list(self._subscribers):

@@ -101,8 +101,12 @@ class Mirror:
         store = self.nodes if kind is Kind.NODE else self.edges
         before = store.get(element_id)
         after: Element | None
-        if op.endswith("upsert"):
-            after = dict(change["node" if kind is Kind.NODE else "edge"])
+        body = change.get("node" if kind is Kind.NODE else "edge")
+        if op.endswith("upsert") and body is None:
+            # The version left the history while being read: keep the last known state.
+            return Transition(kind, element_id, before, before, time=time)
+        if body is not None and op.endswith("upsert"):
+            after = dict(body)
             after["CreatedAt"] = change["CreatedAt"]
             after["UpdatedAt"] = change["UpdatedAt"]
             after["Revision"] = change["Revision"]

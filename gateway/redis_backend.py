@@ -63,7 +63,9 @@ class RedisBackend:
         raw: Any = await self._client.xrange(
             self._keys.feed, min=feed.stream_id(first), max=feed.stream_id(last)
         )
-        return [feed.parse(entry_id, fields) for entry_id, fields in raw]
+        return await feed.resolve(
+            self._client, self._keys, [feed.parse(entry_id, fields) for entry_id, fields in raw]
+        )
 
     async def wait_after(self, after: int, timeout_s: float) -> list[FeedEntry]:
         entries = await self.read_after(after)
@@ -72,7 +74,8 @@ class RedisBackend:
         reply: Any = await self._client.xread(
             {self._keys.feed: feed.stream_id(after)}, count=1000, block=int(timeout_s * 1000)
         )
-        return [feed.parse(i, f) for _stream, items in reply or [] for i, f in items]
+        parsed = [feed.parse(i, f) for _stream, items in reply or [] for i, f in items]
+        return await feed.resolve(self._client, self._keys, parsed)
 
     async def ping(self) -> None:
         await self._client.ping()
