@@ -60,6 +60,9 @@ class Options:
     resolution: float = 1.0
     max_changes: int = 2000
     commit_interval: float = 1.0
+    #: How long a silent (killed) worker keeps its partitions before a rebalance hands
+    #: them over. faust's default is 60 s; deriving yields to heartbeats every batch.
+    session_timeout: float = 10.0
 
 
 def cluster_topic(app_id: str) -> str:
@@ -89,6 +92,8 @@ class Processor:
             agent_supervisor=mode.CrashingSupervisor,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=options.commit_interval,
+            broker_session_timeout=options.session_timeout,
+            broker_heartbeat_interval=options.session_timeout / 4,
             producer_acks=-1,
             producer_compression_type="lz4",
             producer_max_request_size=MAX_REQUEST_BYTES,

@@ -41,6 +41,9 @@ def processor_command(
     within: float = typer.Option(0.2, "--within", help="Longest wait (s) to fill a batch."),
     partitions: int = typer.Option(8, "--partitions", help="Cluster-topic partitions (new)."),
     resolution: float = typer.Option(1.0, "--resolution", help="Changeset time resolution (s)."),
+    session_timeout: float = typer.Option(
+        10.0, "--session-timeout", help="Seconds before a dead worker's partitions move."
+    ),
     metrics_port: int | None = typer.Option(None, "--metrics-port", help="Serve Prometheus."),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
@@ -58,6 +61,7 @@ def processor_command(
         within=within,
         partitions=partitions,
         resolution=resolution,
+        session_timeout=session_timeout,
     )
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -9,6 +9,7 @@ namespaceSelector in another namespace (a cross-namespace relation).
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from typing import Any
 
@@ -24,7 +25,7 @@ def cluster(
     name: str, *, seed: int, pods: int, churn: int, with_demo: bool = False
 ) -> list[envelope.Envelope]:
     sim = simulate.Simulator(seed=seed, pods=pods, now=T0)
-    out = [simulation.to_envelope(e, cluster=name, now=T0) for e in sim.initial()]
+    out = [_own_uid(simulation.to_envelope(e, cluster=name, now=T0)) for e in sim.initial()]
     namespaces = sorted(e.name for e in out if e.kind == "Namespace")
     if len(namespaces) >= 2:
         out.append(cross_namespace_policy(name, namespaces[0], namespaces[1], now=T0 + 0.5))
@@ -34,6 +35,16 @@ def cluster(
         now = T0 + 1 + step * 0.25
         out += [simulation.to_envelope(e, cluster=name, now=now) for e in sim.churn(now)]
     return out
+
+
+def _own_uid(env: envelope.Envelope) -> envelope.Envelope:
+    """The simulator gives its StorageClass a fixed uid; node ids are uids, so two
+    simulated clusters would share that node. Real uids are unique: make it so."""
+    if env.kind != "StorageClass":
+        return env
+    uid = envelope.stable_uid(env.cluster, env.kind, env.namespace, env.name)
+    meta = {**env.object.get("metadata", {}), "uid": uid}
+    return dataclasses.replace(env, uid=uid, object={**env.object, "metadata": meta})
 
 
 def cross_namespace_policy(

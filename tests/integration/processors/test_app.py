@@ -1,0 +1,160 @@
+"""The processors app against the real Kafka: envelopes in, the graph out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+
+from processors import folding, pipeline
+from processors.deriving import Derivation
+from tests.integration.processors.harness import (
+    Run,
+    counter,
+    describe_difference,
+    free_port,
+    read_all,
+)
+from tests.unit.processors import scenario
+from topolog.core import envelope
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+
+def _input() -> list[envelope.Envelope]:
+    return scenario.cluster("east", seed=21, pods=300, churn=60, with_demo=True) + scenario.cluster(
+        "west", seed=22, pods=100, churn=30
+    )
+
+
+def _reference(envs: list[envelope.Envelope]) -> folding.Graph:
+    out = pipeline.process(Derivation(), scenario.records(envs))
+    return folding.fold(cs for _, cs in out.changesets)
+
+
+async def test_published_envelopes_become_the_graph_on_the_graph_topic(run: Run) -> None:
+    envs = _input()
+    await run.create_topics()
+    await run.publish(envs)
+    run.start_worker()
+    await run.wait_drained()
+    changesets = await run.changesets()
+    got, want = folding.fold(changesets), _reference(envs)
+    assert got == want, describe_difference(got, want)
+    # Many changes per record, each naming the resource record it came from.
+    assert len(changesets) < len(envs) / 5
+    sources = {c.source for cs in changesets for c in cs.changes}
+    assert None not in sources
+    assert {s.topic for s in sources if s is not None} == {run.settings.topic_resources}
+    alerts = [
+        orjson.loads(r.value) for r in await read_all(run.bootstrap, run.settings.topic_alerts)
+    ]
+    assert any(a["newState"] == "DOWN" for a in alerts)
+
+
+async def test_malformed_records_go_to_the_dead_letter_topic_and_the_rest_is_derived(
+    run: Run,
+) -> None:
+    envs = scenario.cluster("east", seed=23, pods=40, churn=0)
+    future = orjson.loads(envs[0].to_json()) | {"v": 2}
+    widget = orjson.loads(envs[0].to_json()) | {"kind": "Widget"}
+    await run.create_topics()
+    await run.publish(envs[:50])
+    await run.publish_raw(
+        [
+            (b"garbage", b"\x00\x01 not json"),
+            (b"future", orjson.dumps(future)),
+            (b"widget", orjson.dumps(widget)),
+        ]
+    )
+    await run.publish(envs[50:])
+    run.start_worker()
+    await run.wait_drained()
+    dead = await read_all(run.bootstrap, run.settings.topic_deadletter)
+    reasons = {r.key: dict(r.headers)["topolog-reason"] for r in dead}
+    assert reasons == {
+        b"garbage": b"undecodable",
+        b"future": b"schema-version",
+        b"widget": b"unknown-kind",
+    }
+    assert next(r for r in dead if r.key == b"garbage").value == b"\x00\x01 not json"
+    assert await run.graph() == _reference(envs)
+
+
+async def test_one_and_two_workers_derive_the_same_graph(run: Run) -> None:
+    envs = _input()
+    half = len(envs) // 2
+    await run.create_topics()
+    await run.publish(envs[:half])
+    ports = [free_port(), free_port()]
+    workers = [run.start_worker(metrics_port=p) for p in ports]
+    await run.wait_drained(within=50)
+    await run.wait_members(2)
+    # Both are in the group now: the second half is shared between them.
+    await run.publish(envs[half:])
+    await run.wait_drained(within=50)
+    assert all(w.poll() is None for w in workers)
+    got, want = await run.graph(), _reference(envs)
+    assert got == want, describe_difference(got, want)
+    routed = [counter(p, "topolog_processor_records_total", stage="route") for p in ports]
+    assert all(n > 0 for n in routed), f"a worker routed nothing: {routed}"
+    dead = [counter(p, "topolog_processor_deadletters_total") for p in ports]
+    assert dead == [0.0, 0.0]
+
+
+async def test_a_worker_killed_mid_stream_restarts_without_losing_or_inventing_changes(
+    run: Run,
+) -> None:
+    envs = _input()
+    half = len(envs) // 2
+    await run.create_topics()
+    await run.publish(envs[:half])
+    worker = run.start_worker()
+    await run.wait_drained()
+    derived_before = len(await run.changesets())
+    publishing = asyncio.create_task(run.publish(envs[half:]))
+    # Kill -9 as soon as the worker has produced part of the second half's graph.
+    for _ in range(300):
+        if len(await run.changesets()) > derived_before:
+            break
+        await asyncio.sleep(0.05)
+    run.kill(worker)
+    await publishing
+    port = free_port()
+    run.start_worker(metrics_port=port)
+    await run.wait_drained()
+    changesets = await run.changesets()
+    got, want = folding.fold(changesets), _reference(envs)
+    assert got == want, describe_difference(got, want)
+    # The state was rebuilt from the cluster topic, not re-derived with emitting.
+    assert counter(port, "topolog_processor_replayed_records_total") > 0
+    # A redelivered record re-emits exactly what it emitted before, nothing else.
+    seen: dict[tuple[object, str, str], object] = {}
+    for change in (c for cs in changesets for c in cs.changes):
+        key = (change.source, change.op.value, change.id)
+        assert seen.setdefault(key, change) == change
+
+
+async def test_replaying_the_same_input_gives_the_same_graph(run: Run) -> None:
+    envs = _input()
+    await run.create_topics()
+    await run.publish(envs)
+    run.start_worker()
+    # The same resource records through a second app (own group, state and graph topic).
+    again = Run(bootstrap=run.bootstrap, logs=run.logs, suffix=run.suffix, name="-again")
+    try:
+        await again.create_topics()
+        again.start_worker()
+        await run.wait_drained()
+        await again.wait_drained()
+        first = await run.graph()
+        assert first == _reference(envs)
+        assert await again.graph() == first
+    finally:
+        again.stop_all()
+    # Every envelope published a second time: the objects pass through their history
+    # again and end where they were.
+    await run.publish(envs)
+    await run.wait_drained()
+    assert await run.graph() == first
