@@ -35,7 +35,12 @@ def _bootstrap(settings: Settings) -> str:
 
 
 def processor_command(
-    app_id: str = typer.Option("topolog-processors", "--app-id", help="Consumer group / app id."),
+    app_id: str = typer.Option(
+        "topolog-processors",
+        "--app-id",
+        envvar="TOPOLOG_PROCESSOR_APP_ID",
+        help="Consumer group / app id.",
+    ),
     route_batch: int = typer.Option(2000, "--route-batch", help="Resource records per batch."),
     derive_batch: int = typer.Option(8, "--derive-batch", help="Cluster batches per batch."),
     within: float = typer.Option(0.2, "--within", help="Longest wait (s) to fill a batch."),
