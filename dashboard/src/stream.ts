@@ -51,6 +51,8 @@ export class LiveStream {
   private graph = new Graph();
   private retry: number | undefined;
   lastEventId = "";
+  /** Whole-graph syncs received (1 after a resumed drop; more after each restart). */
+  syncs = 0;
 
   constructor(private readonly handlers: StreamHandlers) {}
 
@@ -79,6 +81,7 @@ export class LiveStream {
       this.lastEventId = msg.lastEventId;
       const body = JSON.parse(msg.data) as { Nodes?: GNode[]; Edges?: GEdge[] };
       this.graph = Graph.of(body.Nodes ?? [], body.Edges ?? []);
+      this.syncs += 1;
       this.handlers.onStatus("live");
       this.handlers.onSync(this.graph);
     });

@@ -95,7 +95,7 @@ def running(pod: Obj, *, ready: bool = True) -> Obj:
     pod["spec"]["nodeName"] = NODE
     pod["status"] = {
         "phase": "Running",
-        "podIP": "10.244.0." + str(int(pod["metadata"]["uid"][:2], 16) % 250 + 2),
+        "podIP": "10.244.0." + str(int(suffix(pod["metadata"]["uid"], n=1), 36) % 250 + 2),
         "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
         "containerStatuses": [
             {"name": c["name"], "ready": ready, "state": {"running": {}}} for c in containers
@@ -108,7 +108,12 @@ def pending(pod: Obj, message: str) -> Obj:
     pod["status"] = {
         "phase": "Pending",
         "conditions": [
-            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+            }
         ],
     }
     return pod
@@ -121,7 +126,11 @@ def creating(pod: Obj) -> Obj:
         "phase": "Pending",
         "conditions": [{"type": "PodScheduled", "status": "True"}],
         "containerStatuses": [
-            {"name": c["name"], "ready": False, "state": {"waiting": {"reason": "ContainerCreating"}}}
+            {
+                "name": c["name"],
+                "ready": False,
+                "state": {"waiting": {"reason": "ContainerCreating"}},
+            }
             for c in pod["spec"].get("containers", [])
         ],
     }
@@ -151,11 +160,23 @@ def pod_for(rs: Obj, template: Obj, index: int, generation: str = "") -> Obj:
 class Scenario:
     """The demo manifests as a cluster would hold them: objects in creation order."""
 
+    running = staticmethod(running)
+
     def __init__(self) -> None:
         loaded = [m.object for m in manifests.load([ROOT / "deploy" / "demo"])]
         self.objects: list[Obj] = [
-            obj("Namespace", "default", metadata={"labels": {"kubernetes.io/metadata.name": "default"}}, status={"phase": "Active"}),
-            obj("Namespace", "kube-system", metadata={"labels": {"kubernetes.io/metadata.name": "kube-system"}}, status={"phase": "Active"}),
+            obj(
+                "Namespace",
+                "default",
+                metadata={"labels": {"kubernetes.io/metadata.name": "default"}},
+                status={"phase": "Active"},
+            ),
+            obj(
+                "Namespace",
+                "kube-system",
+                metadata={"labels": {"kubernetes.io/metadata.name": "kube-system"}},
+                status={"phase": "Active"},
+            ),
             obj(
                 "Node",
                 NODE,
@@ -207,7 +228,9 @@ class Scenario:
             "kube-system",
             spec={"selector": {"k8s-app": "kube-dns"}, "ports": [{"port": 53, "protocol": "UDP"}]},
         )
-        dep["spec"]["template"]["spec"]["volumes"] = [{"name": "config", "configMap": {"name": "coredns"}}]
+        dep["spec"]["template"]["spec"]["volumes"] = [
+            {"name": "config", "configMap": {"name": "coredns"}}
+        ]
         return [cm, svc, dep]
 
     def _bind_claims(self) -> None:
@@ -272,8 +295,16 @@ class Scenario:
                 f"{name}-{suffix(name, n=9)}",
                 ns,
                 metadata={"labels": dict(template.get("metadata", {}).get("labels", {}))},
-                spec={"replicas": replicas, "selector": dep["spec"]["selector"], "template": template},
-                status={"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas},
+                spec={
+                    "replicas": replicas,
+                    "selector": dep["spec"]["selector"],
+                    "template": template,
+                },
+                status={
+                    "replicas": replicas,
+                    "readyReplicas": replicas,
+                    "availableReplicas": replicas,
+                },
             ),
             dep,
         )
@@ -297,7 +328,8 @@ class Scenario:
         rs = next(
             o
             for o in self.objects
-            if o["kind"] == "ReplicaSet" and o["metadata"]["ownerReferences"][0]["name"] == deployment
+            if o["kind"] == "ReplicaSet"
+            and o["metadata"]["ownerReferences"][0]["name"] == deployment
         )
         return pod_for(rs, dep["spec"]["template"], index, generation="rotated")
 
@@ -337,7 +369,11 @@ class Cluster:
         changes = self.deriver.apply(env).changes
         if changes:
             cs = graph.ChangeSet(time=at, changes=changes)
-            asyncio.run_coroutine_threadsafe(self.backend.apply(cs), self.loop).result(10)
+            if self.loop.is_running():
+                asyncio.run_coroutine_threadsafe(self.backend.apply(cs), self.loop).result(10)
+            else:
+                # The gateway is down: the store takes the change all the same.
+                self.backend.history.apply(cs)
         return changes
 
     def put(self, o: Obj, at: float | None = None) -> list[graph.Change]:
@@ -349,43 +385,76 @@ class Cluster:
     def node_id(self, type_: str, name: str) -> str:
         nodes, _ = self.deriver.snapshot()
         return next(
-            n.id for n in nodes.values() if n.metadata["Type"] == type_ and n.metadata["Name"] == name
+            n.id
+            for n in nodes.values()
+            if n.metadata["Type"] == type_ and n.metadata["Name"] == name
         )
 
 
+class Server:
+    """uvicorn serving the app on one port and one event loop, which outlive restarts."""
+
+    def __init__(self, backend: MemoryBackend) -> None:
+        self.app = create_app(GatewaySettings(feed_block_s=0.5, sse_ping_s=5.0), backend=backend)
+        if not any(getattr(r, "path", None) == "/" for r in self.app.routes):
+            self.app.include_router(dashboard.router)
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
+        server = self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(server.serve(),), daemon=True
+        )
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(15)
+            self.server = None
+            # Let the cancelled connections close their sockets (the loop lives on).
+            drain = threading.Thread(
+                target=self.loop.run_until_complete, args=(asyncio.sleep(0.5),), daemon=True
+            )
+            drain.start()
+            drain.join(5)
+
+
 class Gateway:
-    def __init__(self, url: str, cluster: Cluster, scenario: Scenario, times: dict[str, float]) -> None:
-        self.url = url
+    def __init__(
+        self, server: Server, cluster: Cluster, scenario: Scenario, times: dict[str, float]
+    ) -> None:
+        self.server = server
+        self.url = server.url
         self.cluster = cluster
         self.scenario = scenario
         self.times = times
-
-
-def _serve(backend: MemoryBackend) -> tuple[str, uvicorn.Server, asyncio.AbstractEventLoop, threading.Thread]:
-    app = create_app(GatewaySettings(feed_block_s=0.5, sse_ping_s=5.0), backend=backend)
-    if not any(getattr(r, "path", None) == "/" for r in app.routes):
-        app.include_router(dashboard.router)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, loop, thread
 
 
 @pytest.fixture(scope="session")
 def gateway() -> Iterator[Gateway]:
     """The demo cluster: applied 10 minutes ago, wordpress pods rotated 5 minutes ago."""
     backend = MemoryBackend()
-    url, server, loop, thread = _serve(backend)
-    cluster = Cluster(backend, loop)
+    server = Server(backend)
+    server.start()
+    cluster = Cluster(backend, server.loop)
     scenario = Scenario()
     now = time.time()
     times = {"created": now - 600, "rotated": now - 300, "settled": now - 240}
@@ -402,9 +471,8 @@ def gateway() -> Iterator[Gateway]:
         fresh.append(pod)
     for i, pod in enumerate(fresh):
         cluster.put(running(pod), at=times["settled"] + i * 0.01)
-    yield Gateway(url, cluster, scenario, times)
-    server.should_exit = True
-    thread.join(10)
+    yield Gateway(server, cluster, scenario, times)
+    server.stop()
 
 
 # -- the browser ----------------------------------------------------------------------------
@@ -509,7 +577,7 @@ class Dashboard:
 
 @pytest.fixture
 def dash(browser: Any, gateway: Gateway) -> Iterator[Dashboard]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="UTC")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
