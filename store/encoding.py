@@ -42,15 +42,35 @@ class Position:
 
 
 def node_body(node: graph.Node) -> bytes:
-    return orjson.dumps(node.to_dict(), option=orjson.OPT_SORT_KEYS)
+    """Canonical JSON of a node as stored: sorted keys, without ``ID`` (the key has it)."""
+    return orjson.dumps({"Metadata": node.metadata}, option=orjson.OPT_SORT_KEYS)
 
 
 def edge_body(edge: graph.Edge) -> bytes:
-    return orjson.dumps(edge.to_dict(), option=orjson.OPT_SORT_KEYS)
+    """Canonical JSON of an edge as stored: ``Child``, ``Metadata``, ``Parent``."""
+    return orjson.dumps(
+        {"Child": edge.child, "Metadata": edge.metadata, "Parent": edge.parent},
+        option=orjson.OPT_SORT_KEYS,
+    )
 
 
-def source_json(source: graph.Source | None) -> bytes:
-    return orjson.dumps(source.to_dict() if source is not None else None)
+def source_text(source: graph.Source | None) -> str:
+    """``<topic>:<partition>:<offset>`` ('' for none); topic names have no ``:``."""
+    if source is None:
+        return ""
+    return f"{source.topic}:{source.partition}:{source.offset}"
+
+
+def parse_source(text: str) -> graph.Source | None:
+    if not text:
+        return None
+    topic, partition, offset = text.rsplit(":", 2)
+    return graph.Source(topic=topic, partition=int(partition), offset=int(offset))
+
+
+def terms_text(terms: list[str]) -> str:
+    """Index terms as the Lua writer takes them (tab-separated; no value has a tab)."""
+    return "\t".join(terms)
 
 
 def is_indexed(key: str) -> bool:
@@ -67,23 +87,47 @@ def node_terms(metadata: graph.Metadata) -> list[str]:
 
     A term per string value (or string item of a list value) that the evaluator's
     ``matching.field_values`` finds for an indexed key, so the index agrees with
-    ``Has(key, value)`` evaluated on the node.
+    ``Has(key, value)`` evaluated on the node. Metadata without dotted keys (the normal
+    case) takes a direct path; the rest goes through ``field_values`` itself.
     """
-    element = {"Metadata": metadata}
-    keys = list(INDEXED_KEYS)
     k8s = metadata.get("K8s")
     labels = k8s.get("Labels") if isinstance(k8s, dict) else None
+    label_keys = (
+        [LABELS_PREFIX + str(label) for label in labels] if isinstance(labels, dict) else []
+    )
+    if _undotted(metadata) and (k8s is None or (isinstance(k8s, dict) and _undotted(k8s))):
+        found = set(_direct_terms(metadata, labels))
+    else:
+        found = set(_terms({"Metadata": metadata}, [*INDEXED_KEYS, *label_keys]))
+    return sorted(found)
+
+
+def _undotted(obj: dict[str, Any]) -> bool:
+    return not any("." in key for key in obj)
+
+
+def _direct_terms(metadata: graph.Metadata, labels: Any) -> Iterator[str]:
+    for key in INDEXED_KEYS:
+        value: Any = metadata
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        yield from _strings(key, value)
     if isinstance(labels, dict):
-        keys.extend(LABELS_PREFIX + str(label) for label in labels)
-    return sorted(set(_terms(element, keys)))
+        for label, value in labels.items():
+            yield from _strings(LABELS_PREFIX + str(label), value)
+
+
+def _strings(key: str, value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield term(key, value)
+    elif isinstance(value, list):
+        yield from (term(key, item) for item in value if isinstance(item, str))
 
 
 def _terms(element: dict[str, Any], keys: list[str]) -> Iterator[str]:
     for key in keys:
         for value in matching.field_values(element, key):
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, str):
-                    yield term(key, item)
+            yield from _strings(key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,24 +155,20 @@ class Version:
         return out
 
 
-def record(created_at: int, source: graph.Source | None, body: bytes) -> bytes:
-    """A version record as the versions hash stores it: ``<CreatedAt>\n<source>\n<body>``.
-
-    orjson never writes a raw newline, so the body is everything after the second one
-    (the Lua writer compares it with a new body to detect "no change").
-    """
-    return b"%d\n%s\n%s" % (created_at, source_json(source), body)
+def record(created_at: int, source: graph.Source | None, terms: str, body: bytes) -> bytes:
+    """A version record as the versions hash stores it (the Lua writer builds the same):
+    ``<CreatedAt>\n<source>\n<terms>\n<body>``; orjson never writes a raw newline."""
+    return b"%d\n%s\n%s\n%s" % (created_at, source_text(source).encode(), terms.encode(), body)
 
 
-def parse_record(revision: int, updated_at: int, raw: bytes) -> Version:
-    created, src, body = raw.split(b"\n", 2)
-    source = orjson.loads(src)
+def parse_record(element_id: str, revision: int, updated_at: int, raw: bytes) -> Version:
+    created, source, _terms, body = raw.split(b"\n", 3)
     return Version(
         revision=revision,
         created_at=int(created),
         updated_at=updated_at,
-        body=orjson.loads(body),
-        source=graph.Source(**source) if source else None,
+        body={"ID": element_id, **orjson.loads(body)},
+        source=parse_source(source.decode()),
     )
 
 

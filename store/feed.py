@@ -1,9 +1,11 @@
 """The change feed: a Redis Stream with one entry per graph revision (id ``<rev>-0``).
 
-Flows in: entries written by ``scripts.APPLY`` (fields ``t`` = changeset time in ms,
-``c`` = JSON array of the effective changes, each with its element's Revision and
-CreatedAt/UpdatedAt or DeletedAt, its Source, and the element in Skydive shape).
-Flows out: ``history.FeedEntry`` values for the gateway's SSE endpoint.
+Flows in: entries written by ``scripts.APPLY``: ``t`` = changeset time in ms, ``c`` =
+JSON array of the effective changes as references ``[kind+|kind-, id, Revision, time]``
+(the versions themselves are in the history hashes: the feed does not copy them).
+Flows out: ``history.FeedEntry`` values for the gateway's SSE endpoint, each change
+resolved to ``{"op", "id", "Revision", "CreatedAt", "UpdatedAt", "Source", "node"|"edge"}``
+for an upsert and ``{"op", "id", "Revision", "DeletedAt"}`` for a delete.
 
 Resuming: a client that has seen revision ``r`` reads ``read_after(r)`` / ``tail(r)`` and
 gets exactly the revisions after ``r``: no gap (revisions are consecutive) and no
@@ -19,6 +21,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from store import encoding, scripts
 from store.history import FeedEntry
 from store.keys import Keys
 
@@ -36,13 +39,57 @@ def stream_id(revision: int) -> str:
     return f"{revision}-0"
 
 
+_OPS = {"n+": "node.upsert", "e+": "edge.upsert", "n-": "node.delete", "e-": "edge.delete"}
+
+
 def parse(entry_id: Any, fields: Any) -> FeedEntry:
-    """A stream entry (id, fields) as redis-py returns it → ``FeedEntry``."""
+    """A stream entry (id, fields) as redis-py returns it → unresolved ``FeedEntry``."""
     raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
     get = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
-    return FeedEntry(
-        revision=int(raw_id.split("-", 1)[0]), time=int(get["t"]), changes=orjson.loads(get["c"])
+    changes = [
+        {"op": _OPS[code], "id": element_id, "Revision": revision, "At": at}
+        for code, element_id, revision, at in orjson.loads(get["c"])
+    ]
+    return FeedEntry(revision=int(raw_id.split("-", 1)[0]), time=int(get["t"]), changes=changes)
+
+
+async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) -> list[FeedEntry]:
+    """Attach each upsert's version (body, CreatedAt, Source) from the history hashes."""
+    wanted: list[str] = [keys.prefix]
+    for entry in entries:
+        for change in entry.changes:
+            if change["op"].endswith("upsert"):
+                wanted += [change["op"][0], f"{change['id']}/{change['Revision']}"]
+    records: Any = (
+        await client.register_script(scripts.RECORDS)(args=wanted) if len(wanted) > 1 else []
     )
+    found = iter(records)
+    out = []
+    for entry in entries:
+        changes = []
+        for change in entry.changes:
+            at = change["At"]
+            base = {"op": change["op"], "id": change["id"], "Revision": change["Revision"]}
+            if change["op"].endswith("delete"):
+                changes.append({**base, "DeletedAt": at})
+                continue
+            raw = next(found)
+            name = change["op"].split(".", 1)[0]
+            if not raw:  # trimmed meanwhile: only possible for entries leaving the window
+                changes.append({**base, "UpdatedAt": at, name: None})
+                continue
+            version = encoding.parse_record(change["id"], change["Revision"], at, raw)
+            changes.append(
+                {
+                    **base,
+                    "CreatedAt": version.created_at,
+                    "UpdatedAt": at,
+                    "Source": version.source.to_dict() if version.source else None,
+                    name: version.body,
+                }
+            )
+        out.append(FeedEntry(revision=entry.revision, time=entry.time, changes=changes))
+    return out
 
 
 async def first_revision(client: aioredis.Redis, keys: Keys) -> int | None:
@@ -62,12 +109,19 @@ async def _check_gap(client: aioredis.Redis, keys: Keys, after: int) -> None:
 
 
 async def read_after(
-    client: aioredis.Redis, keys: Keys, after: int, *, count: int | None = 1000
+    client: aioredis.Redis,
+    keys: Keys,
+    after: int,
+    *,
+    count: int | None = 1000,
+    resolved: bool = True,
 ) -> list[FeedEntry]:
-    """Entries with revision > ``after`` (at most ``count``; None = all)."""
+    """Entries with revision > ``after`` (at most ``count``; None = all); unresolved
+    entries carry only ``op``, ``id``, ``Revision`` and ``At`` per change."""
     await _check_gap(client, keys, after)
     raw: Any = await client.xrange(keys.feed, min=f"({stream_id(after)}", count=count)
-    return [parse(entry_id, fields) for entry_id, fields in raw]
+    entries = [parse(entry_id, fields) for entry_id, fields in raw]
+    return await resolve(client, keys, entries) if resolved else entries
 
 
 async def tail(
@@ -79,7 +133,7 @@ async def tail(
     while True:
         reply: Any = await client.xread({keys.feed: last}, count=count, block=block_ms)
         for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                entry = parse(entry_id, fields)
+            parsed = [parse(entry_id, fields) for entry_id, fields in entries]
+            for entry in await resolve(client, keys, parsed):
                 last = stream_id(entry.revision)
                 yield entry

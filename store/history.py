@@ -170,7 +170,6 @@ class History:
                 "id": element_id,
                 "Revision": current.revision,
                 "DeletedAt": start,
-                "Source": source.to_dict() if source else None,
             }
         )
 

@@ -6,13 +6,14 @@ and the suffixes below; ``keys.LUA_NAMES`` is what they are given, so the layout
 definition.
 
 Invariants (hold between any two scripts, since every write is one Lua call):
-- ``n:<id>`` exists iff node <id> is alive now; then it is in ``nodes`` and in the index
-  set of each of its terms, and its latest history member is a live version.
-- ``e:<id>`` exists iff edge <id> is alive now; then it is in ``edges``, ``out:<Parent>``
-  and ``in:<Child>``. An alive edge's Parent and Child are alive nodes whenever the
-  processors sent them (deleting a node deletes its edges in the same script).
 - ``nh:<id>``/``eh:<id>`` hold every retained version (member ``<rev>``) and deletion
-  (member ``d<rev>``), scored by their start time in ms, with strictly increasing scores.
+  (member ``d<rev>``), scored by their start time in ms, with strictly increasing scores;
+  each live member has its record in ``nv``/``ev`` under ``<id>/<rev>``.
+- An element is alive iff its latest history member is a live version; then its id is
+  in ``nodes``/``edges`` (else in ``nodes:dead``/``edges:dead`` while history remains).
+- An alive node is in the index set of each of its terms; an alive edge is in
+  ``out:<Parent>`` and ``in:<Child>``. Deleting a node deletes its edges in the same
+  script, so no alive edge has a deleted endpoint.
 """
 
 from __future__ import annotations
@@ -62,19 +63,15 @@ class Keys:
         """Set of the ids alive now (``nodes``/``edges``)."""
         return f"{self.prefix}{'nodes' if kind is Kind.NODE else 'edges'}"
 
-    def known(self, kind: Kind) -> str:
-        """Set of the ids with retained history (alive now or in the hot window)."""
-        return f"{self.prefix}{'nodes' if kind is Kind.NODE else 'edges'}:h"
+    def dead(self, kind: Kind) -> str:
+        """Set of the ids deleted now whose history is still retained (hot window)."""
+        return f"{self.prefix}{'nodes' if kind is Kind.NODE else 'edges'}:dead"
 
     def versions(self, kind: Kind) -> str:
-        """Hash ``<id>/<rev>`` → version record ``{"c": CreatedAt, "s": source, "b": body}``."""
+        """Hash ``<id>/<rev>`` → version record (``scripts`` describes its form)."""
         return f"{self.prefix}{kind.value}v"
 
     # --- per-element keys --------------------------------------------------------------
-    def current(self, kind: Kind, element_id: str) -> str:
-        """Hash of an alive element: r (Revision), c (CreatedAt), u (UpdatedAt), x/p/h."""
-        return f"{self.prefix}{kind.value}:{element_id}"
-
     def history(self, kind: Kind, element_id: str) -> str:
         """Zset of the element's versions scored by start time (ms)."""
         return f"{self.prefix}{kind.value}h:{element_id}"

@@ -45,29 +45,32 @@ def script_args(
     keys: Keys, changeset: graph.ChangeSet, position: encoding.Position | None
 ) -> list[Any]:
     """The ARGV of ``scripts.APPLY`` for a changeset (pure: tested without Redis)."""
-    args: list[Any] = [
+    parts: list[bytes] = []
+    for change in changeset.changes:
+        for value in _change_args(change):
+            data = value if isinstance(value, bytes) else value.encode()
+            parts.append(b"%d:%s" % (len(data), data))
+    return [
         keys.prefix,
         position.stream if position is not None else "",
         position.offset if position is not None else 0,
         encoding.to_ms(changeset.time),
         len(changeset.changes),
+        b"".join(parts),
     ]
-    for change in changeset.changes:
-        args.extend(_change_args(change))
-    return args
 
 
-def _change_args(change: graph.Change) -> tuple[str, str, bytes, bytes, str]:
-    src = encoding.source_json(change.source)
+def _change_args(change: graph.Change) -> tuple[str, str, bytes, str, str]:
+    src = encoding.source_text(change.source)
     if change.op is graph.Op.NODE_UPSERT:
         if change.node is None:
             raise ValueError(f"node.upsert {change.id} without a node")
-        terms = "\n".join(encoding.node_terms(change.node.metadata))
+        terms = encoding.terms_text(encoding.node_terms(change.node.metadata))
         return (change.op.value, change.node.id, encoding.node_body(change.node), src, terms)
     if change.op is graph.Op.EDGE_UPSERT:
         if change.edge is None:
             raise ValueError(f"edge.upsert {change.id} without an edge")
-        ends = f"{change.edge.parent}\n{change.edge.child}"
+        ends = encoding.terms_text([change.edge.parent, change.edge.child])
         return (change.op.value, change.edge.id, encoding.edge_body(change.edge), src, ends)
     return (change.op.value, change.id, b"", src, "")
 

@@ -91,7 +91,7 @@ class GraphReader:
         for i, element_id in enumerate(ids):
             member, start, record, deleted = raw[2 + 4 * i : 6 + 4 * i]
             if member:
-                version = encoding.parse_record(int(member), int(float(start)), record)
+                version = encoding.parse_record(element_id, int(member), int(float(start)), record)
                 if deleted:
                     version = encoding.Version(
                         revision=version.revision,
@@ -168,11 +168,15 @@ class GraphReader:
         oldest = since if since is not None else at
         if oldest is not None and oldest < (horizon := await self.horizon()):
             raise OutsideHotWindow(oldest, horizon)
-        which = self._keys.alive if at is None else self._keys.known
         found: dict[Kind, dict[str, encoding.Version]] = {}
         first = await self.revision()
         for kind in (Kind.NODE, Kind.EDGE):
-            ids = sorted(_strs(await self._client.smembers(which(kind))))
+            names = (
+                [self._keys.alive(kind)]
+                if at is None
+                else [self._keys.alive(kind), self._keys.dead(kind)]
+            )
+            ids = _strs(await self._client.sunion(names))
             found[kind] = await self.versions(kind, ids, at, since)
         revision = await self._settle(found, first) if at is None else 0
         return Snapshot(time=at, revision=revision, nodes=found[Kind.NODE], edges=found[Kind.EDGE])
@@ -180,7 +184,9 @@ class GraphReader:
     async def _settle(self, found: dict[Kind, dict[str, encoding.Version]], since: int) -> int:
         """Re-read what changed after ``since`` until one read sees no newer revision."""
         while True:
-            entries = await feed.read_after(self._client, self._keys, since, count=None)
+            entries = await feed.read_after(
+                self._client, self._keys, since, count=None, resolved=False
+            )
             if not entries:
                 return since
             last = entries[-1].revision

@@ -57,7 +57,7 @@ async def test_trimming_keeps_every_read_inside_the_window_unchanged(
     assert (await reader.snapshot()).topology() == live_before
     assert await client.zcard(keys.history(Kind.NODE, "p1")) == 2
     assert not await client.exists(keys.history(Kind.NODE, "p2"))
-    assert not await client.sismember(keys.known(Kind.NODE), "p2")
+    assert not await client.sismember(keys.dead(Kind.NODE), "p2")
     assert not await client.hexists(keys.versions(Kind.NODE), "p1/1")
 
 

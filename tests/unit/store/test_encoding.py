@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from store import encoding
@@ -20,6 +22,12 @@ NODE = graph.Node(
         },
     },
 )
+
+
+def test_topic_names_and_sources_round_trip_through_their_text_form() -> None:
+    source = graph.Source(topic="topolog.resources-v2_x", partition=11, offset=2**40)
+    assert encoding.parse_source(encoding.source_text(source)) == source
+    assert encoding.parse_source(encoding.source_text(None)) is None
 
 
 def test_bodies_with_the_same_content_are_the_same_bytes_whatever_the_key_order() -> None:
@@ -63,8 +71,9 @@ def test_non_indexed_keys_are_refused() -> None:
 
 def test_version_record_round_trips_with_its_source() -> None:
     source = graph.Source(topic="topolog.resources", partition=3, offset=42)
-    raw = encoding.record(1000, source, encoding.node_body(NODE))
-    version = encoding.parse_record(2, 2000, raw)
+    terms = encoding.terms_text(encoding.node_terms(NODE.metadata))
+    raw = encoding.record(1000, source, terms, encoding.node_body(NODE))
+    version = encoding.parse_record("u1", 2, 2000, raw)
     assert version.body == NODE.to_dict()
     assert version.source == source
     assert version.element() == {
@@ -77,3 +86,24 @@ def test_version_record_round_trips_with_its_source() -> None:
 
 def test_changeset_times_in_seconds_become_milliseconds() -> None:
     assert encoding.to_ms(1_700_000_000.1234) == 1_700_000_000_123
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        NODE.metadata,
+        {"Type": ["pod", "x", 3], "Name": "n", "K8s": {"Namespace": "a", "Labels": {"k": "v"}}},
+        {"Type": "pod", "K8s.Namespace": "flat", "K8s": {"Namespace": "nested"}},
+        {"Type": "pod", "K8s": [{"Namespace": "in-a-list"}, {"Labels": {"a": "b"}}]},
+        {"Type": "pod", "K8s": {"Labels": {"a.b": "1", "a": "2"}, "Labels.a": "x"}},
+        {"Name": None, "State": {"nested": "UP"}},
+    ],
+)
+def test_the_direct_path_finds_exactly_what_field_values_finds(metadata: dict[str, Any]) -> None:
+    keys = [*encoding.INDEXED_KEYS]
+    labels = (
+        (metadata.get("K8s") or {}).get("Labels") if isinstance(metadata.get("K8s"), dict) else None
+    )
+    keys += [encoding.LABELS_PREFIX + k for k in labels or {}]
+    slow = sorted(set(encoding._terms({"Metadata": metadata}, keys)))
+    assert encoding.node_terms(metadata) == slow

@@ -22,9 +22,20 @@ def test_script_args_carry_position_time_and_one_group_per_change() -> None:
         Keys("p:"), graph.ChangeSet(time=1.5, changes=changes), encoding.Position("g", 2, 9)
     )
     assert args[:5] == ["p:", "g:2", 9, 1500, 3]
-    assert args[5:10] == ["node.upsert", "a", encoding.node_body(n), b"null", "Name=a\nType=pod"]
-    assert args[10:15] == ["edge.upsert", "e1", encoding.edge_body(e), b"null", "a\nb"]
-    assert args[15:] == ["edge.delete", "e1", b"", b"null", ""]
+    assert _netstrings(args[5]) == [
+        *[b"node.upsert", b"a", encoding.node_body(n), b"", b"Name=a\tType=pod"],
+        *[b"edge.upsert", b"e1", encoding.edge_body(e), b"", b"a\tb"],
+        *[b"edge.delete", b"e1", b"", b"", b""],
+    ]
+
+
+def _netstrings(blob: bytes) -> list[bytes]:
+    out = []
+    while blob:
+        length, rest = blob.split(b":", 1)
+        out.append(rest[: int(length)])
+        blob = rest[int(length) :]
+    return out
 
 
 def test_an_upsert_without_its_element_is_refused() -> None:
