@@ -21,6 +21,8 @@ How an event is derived:
    touched nodes and walks up to their dependents while something changes.
 5. NetworkPolicy, Pod and Namespace events also go to ``netpol.edges.NetpolGraph``,
    whose edge deltas are applied as they are.
+6. Pod, ConfigMap and Secret events also go to ``outdated.Tracker`` (pods running with
+   an older copy of what they read); a config change re-checks only its referrers.
 
 Determinism: the result of an envelope depends only on the envelopes before it; changes
 and alerts are sorted (node upserts, edge upserts, edge deletes, node deletes; each by
@@ -37,7 +39,7 @@ from typing import Any, NamedTuple
 
 from topolog.core import envelope, graph
 from topolog.core import status as st
-from topolog.core.derive import alerts, cascade, indexes
+from topolog.core.derive import alerts, cascade, indexes, outdated
 from topolog.core.kinds import KINDS, Kind, fields, refs
 from topolog.core.kinds import container as container_kind
 from topolog.core.netpol import edges as netpol_edges
@@ -115,6 +117,7 @@ class Deriver:
         self._sel_links: dict[indexes.SelectorKey, dict[str, _Link]] = {}
         self._matched_by: dict[str, set[indexes.SelectorKey]] = {}
         self._netpol = netpol_edges.NetpolGraph()
+        self._outdated = outdated.Tracker()
         # Per-apply bookkeeping.
         self._before_nodes: dict[str, graph.Node | None] = {}
         self._before_edges: dict[str, graph.Edge | None] = {}
@@ -125,8 +128,8 @@ class Deriver:
 
     @property
     def operations(self) -> int:
-        """Index look-ups plus status evaluations so far (a cost measure for tests)."""
-        return self._index.lookups + self._cascade.visits
+        """Index look-ups plus status and outdated evaluations so far (a cost measure)."""
+        return self._index.lookups + self._cascade.visits + self._outdated.evaluations
 
     def snapshot(self) -> tuple[dict[str, graph.Node], dict[str, graph.Edge]]:
         return dict(self._nodes), dict(self._edges)
@@ -172,6 +175,10 @@ class Deriver:
         rec = self._put(kind, uid, key=key, obj=env.object, now=env.observed_at)
         if kind.kind == "Pod":
             self._sync_containers(rec, env.observed_at)
+            if self._outdated.set_pod(rec.id, rec.obj, namespace=ns):
+                self._rebuild.add(rec.id)
+        elif kind.kind in outdated.CONFIG_KINDS and self._outdated.set_config(key, env):
+            self._recheck_readers(key)
         self._netpol_apply(kind.kind, rec.id, ns, env.name)
 
     def _delete(self, kind: Kind, env: envelope.Envelope) -> None:
@@ -184,6 +191,12 @@ class Deriver:
             return
         self._netpol_delete(kind.kind, ns, env.name)
         self._remove(rec.id)
+        if (
+            rec.key is not None
+            and kind.kind in outdated.CONFIG_KINDS
+            and self._outdated.delete_config(rec.key)
+        ):
+            self._recheck_readers(rec.key)
 
     def _put(
         self,
@@ -296,6 +309,7 @@ class Deriver:
             self._drop_edge(edge)
         self._netpol_edges -= self._incident.pop(node, set())
         self._cascade.remove_node(node)
+        self._outdated.remove_pod(node)
         del self._base[node]
         self._rebuild.add(node)
         self._garbage.discard(node)
@@ -353,11 +367,16 @@ class Deriver:
                 "State": final.status.state.value,
                 "StateReason": final.status.reason,
                 "RootCause": list(final.root_cause),
+                **self._outdated.metadata(node),
             }
             if current is None or current.metadata != metadata:
                 self._touch_node(node)
                 self._nodes[node] = graph.Node(id=node, metadata=metadata)
         self._rebuild.clear()
+
+    def _recheck_readers(self, key: indexes.Key) -> None:
+        """Re-check the outdated flags of the pods that name the ConfigMap/Secret ``key``."""
+        self._rebuild |= self._outdated.recheck(self._index.referrers(key=key, uid=""))
 
     # -- named references (by key or uid) -----------------------------------------------
 

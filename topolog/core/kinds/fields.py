@@ -8,6 +8,7 @@ the references every kind declares the same way (namespace ownership, ownerRefer
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,6 +98,22 @@ def integer(value: Any, default: int = 0) -> int:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return default
+
+
+def timestamp(value: Any) -> float | None:
+    """An RFC 3339 time (``2024-05-01T10:00:00Z``) as epoch seconds; ``None`` if absent or bad.
+
+    Pure: parses the text, never reads a clock. A time without a zone is taken as UTC.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed.timestamp()
 
 
 def condition(obj: Obj, kind: str) -> Mapping[str, Any] | None:

@@ -3,7 +3,8 @@
 Flows in: a Pod object. Flows out: Skydive's Node/IP/Status fields; a status from the
 phase, the container states and the Ready condition; the references a pod declares:
 its namespace and owners, node → pod, and pod → configmap/secret/pvc/serviceaccount
-(the dependencies that explain a DOWN pod).
+(the dependencies that explain a DOWN pod); for ``derive.outdated``, when the pod started
+and which ConfigMaps/Secrets its containers hold a copy of.
 """
 
 from __future__ import annotations
@@ -126,6 +127,33 @@ def config_references(obj: fields.Obj) -> dict[tuple[str, str], bool]:
     unless every use of it is ``optional: true``; pull secrets are never required (a
     public image pulls without one).
     """
+    return _config_uses(obj, pull_secrets=True)
+
+
+def config_reads(obj: fields.Obj) -> list[tuple[str, str]]:
+    """``(kind, name)`` of the ConfigMaps and Secrets whose content the containers hold.
+
+    The sources of ``config_references`` (optional ones included) except imagePullSecrets:
+    a pull secret is used to fetch the image, the running containers hold no copy of it.
+    """
+    return sorted(_config_uses(obj, pull_secrets=False))
+
+
+def started_at(obj: fields.Obj) -> float | None:
+    """When the pod started (``status.startTime``, else its creation), epoch seconds."""
+    st_ = fields.status(obj)
+    started = fields.timestamp(st_.get("startTime"))
+    if started is None:
+        started = fields.timestamp(fields.meta(obj).get("creationTimestamp"))
+    return started
+
+
+def finished(obj: fields.Obj) -> bool:
+    """Whether every container has terminated for good (phase Succeeded or Failed)."""
+    return fields.status(obj).get("phase") in ("Succeeded", "Failed")
+
+
+def _config_uses(obj: fields.Obj, *, pull_secrets: bool) -> dict[tuple[str, str], bool]:
     out: dict[tuple[str, str], bool] = {}
 
     def use(kind: str, name: Any, optional: Any) -> None:
@@ -156,8 +184,9 @@ def config_references(obj: fields.Obj) -> dict[tuple[str, str], bool]:
             use("ConfigMap", cm.get("name"), cm.get("optional"))
             secret = fields.mapping(source.get("secret"))
             use("Secret", secret.get("name"), secret.get("optional"))
-    for pull in fields.items(fields.spec(obj).get("imagePullSecrets")):
-        use("Secret", pull.get("name"), True)
+    if pull_secrets:
+        for pull in fields.items(fields.spec(obj).get("imagePullSecrets")):
+            use("Secret", pull.get("name"), True)
     return out
 
 

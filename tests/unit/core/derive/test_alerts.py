@@ -32,6 +32,7 @@ def test_a_state_change_is_an_alert_with_cause_and_source() -> None:
     assert alert is not None
     assert alert.to_dict() == {
         "v": 1,
+        "type": "State",
         "id": "pod",
         "kind": "pod",
         "name": "p",
