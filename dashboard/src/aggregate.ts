@@ -10,9 +10,12 @@
 //   ownerReferences chain: deployment, statefulset, daemonset, cronjob...) are one
 //   aggregate node when there are more than `groupMax` of them, until it is expanded;
 // - then any type with more than `typeMax` individually drawn objects in one box is one
-//   aggregate node ("120 × configmap"), until it is expanded.
+//   aggregate node ("120 × configmap"), until it is expanded; and while a box would still
+//   draw more than its share of `budget` (split evenly over the expanded boxes, at least
+//   `boxMin`), its most numerous remaining type is folded too.
 // Edges between folded objects are merged: one drawn edge per (source, target, relation),
-// which keeps the ids of the graph edges it stands for.
+// which keeps the ids of the graph edges it stands for; scheduling edges (node → pod)
+// are drawn only between a node and a pod both drawn on their own.
 
 import {
   type GEdge,
@@ -44,9 +47,20 @@ export interface ViewOptions {
   showContainers: boolean;
   groupMax: number;
   typeMax: number;
+  budget: number;
+  boxMin: number;
 }
 
-export const DEFAULTS = { groupMax: 6, typeMax: 40 } as const;
+export const DEFAULTS = { groupMax: 6, typeMax: 60, budget: 200, boxMin: 30 } as const;
+
+/** Most objects of one kind drawn one by one in a cluster box. */
+const CLUSTER_TYPE_MAX = 12;
+
+/** Relations drawn only between objects drawn one by one (merged, they are noise). */
+const ONLY_SINGLE: ReadonlySet<string> = new Set(["node"]);
+
+/** A type with fewer objects than this is never folded to save room. */
+const FOLD_MIN = 3;
 
 export type RKind = "element" | "group" | "aggregate";
 
@@ -241,6 +255,8 @@ export function aggregate(g: Graph, opt: ViewOptions): RenderModel {
     if (opt.expanded.has(agg)) place(n, agg);
     else repOf.set(n.ID, agg);
   };
+  const open = [...byHome.keys()].filter((home) => foldedAt(home) === null).length;
+  const boxMax = Math.max(opt.boxMin, Math.floor(opt.budget / Math.max(1, open)));
   for (const [home, list] of byHome) {
     const folded = foldedAt(home);
     if (folded !== null) {
@@ -282,8 +298,23 @@ export function aggregate(g: Graph, opt: ViewOptions): RenderModel {
       if (!same) byType.set(typeOf(n), (same = []));
       same.push(n);
     }
+    const foldTypes = new Set<string>();
+    let drawn = 0;
+    // Cluster-scoped kinds (nodes, volumes) crowd the top box quickly: fold them sooner.
+    const typeMax = groups.get(home)?.type === "cluster" ? Math.min(opt.typeMax, CLUSTER_TYPE_MAX) : opt.typeMax;
     for (const [type, same] of byType) {
-      if (same.length <= opt.typeMax) {
+      if (same.length > typeMax) foldTypes.add(type);
+      else drawn += same.length;
+    }
+    const largest = [...byType].filter(([t, same]) => !foldTypes.has(t) && same.length >= FOLD_MIN);
+    largest.sort(([ta, a], [tb, b]) => b.length - a.length || (ta < tb ? -1 : 1));
+    for (const [type, same] of largest) {
+      if (drawn <= boxMax) break;
+      foldTypes.add(type);
+      drawn -= same.length - 1;
+    }
+    for (const [type, same] of byType) {
+      if (!foldTypes.has(type)) {
         for (const n of same) place(n, home);
         continue;
       }
@@ -340,6 +371,7 @@ export function aggregate(g: Graph, opt: ViewOptions): RenderModel {
     const target = repOf.get(e.Child);
     if (!source || !target || source === target) continue;
     if (isAncestor(source, target) || isAncestor(target, source)) continue;
+    if (ONLY_SINGLE.has(relationOf(e)) && (source !== e.Parent || target !== e.Child)) continue;
     const key = `${source}|${target}|${relationOf(e)}`;
     const merged = edges.get(key);
     if (merged) merged.members.push(e.ID);

@@ -65,6 +65,8 @@ class App {
   model: RenderModel = { nodes: new Map(), edges: new Map(), repOf: new Map() };
   synced = false;
   renders = 0;
+  /** The folding limits (aggregate.ts), readable by tests. */
+  readonly limits = DEFAULTS;
   private renderTimer: number | undefined;
   private queryTimer: number | undefined;
   private replayToken = 0;
@@ -698,8 +700,13 @@ class App {
       out.append(h("div", { class: "verdict no" }, "error"), h("p", {}, String((e as Error).message)));
       return;
     }
+    const unresolved = v.unresolved ?? [];
     out.append(
-      h("div", { class: `verdict ${v.allowed ? "yes" : "no"}` }, v.allowed ? "✓ allowed" : "✗ denied"),
+      h(
+        "div",
+        { class: `verdict ${v.allowed ? "yes" : "no"}` },
+        v.allowed ? "✓ allowed" : unresolved.length ? "✗ denied (unless a named port matches)" : "✗ denied",
+      ),
       h("p", {}, `${v.from} → ${v.to} on ${v.port}/${v.protocol}`),
     );
     const ids = new Set<string>();
@@ -726,7 +733,11 @@ class App {
     };
     side(`egress of ${v.from}`, v.egress);
     side(`ingress of ${v.to}`, v.ingress);
-    if (v.unresolved?.length) out.append(h("p", { class: "hint" }, `named ports not resolved: ${v.unresolved.join(", ")}`));
+    if (unresolved.length) {
+      out.append(
+        h("p", { class: "hint" }, `named ports the graph cannot resolve (not counted): ${unresolved.join(", ")}`),
+      );
+    }
     this.reachIds = ids;
     this.reveal(ids);
     this.render({ fit: false });

@@ -118,6 +118,7 @@ const STYLE: StylesheetJson = [
   { selector: "edge.r-networkpolicy", style: { "line-color": "#2e7d32", "target-arrow-color": "#2e7d32", width: 2 } },
   { selector: "edge.deny", style: { "line-color": "#c62828", "target-arrow-color": "#c62828", "line-style": "dashed" } },
   { selector: "edge.r-service", style: { "line-color": "#1565c0", "target-arrow-color": "#1565c0" } },
+  { selector: "edge.r-node", style: { opacity: 0.18 } },
   { selector: "edge.r-pod", style: { "line-color": "#6d4c41", "target-arrow-color": "#6d4c41" } },
   {
     selector: ".highlight",
@@ -133,6 +134,7 @@ const STYLE: StylesheetJson = [
   { selector: "edge.rootcause", style: { "line-color": "#b71c1c", "target-arrow-color": "#b71c1c", width: 4 } },
   { selector: ".selected", style: { "overlay-color": "#1e88e5", "overlay-opacity": 0.18, "overlay-padding": 6 } },
   { selector: "node.selected", style: { "border-color": "#1e88e5", "border-width": 3 } },
+  { selector: "node:parent.selected", style: { "overlay-opacity": 0.05 } },
   { selector: ".diff-added", style: { "underlay-color": "#2e7d32", "underlay-opacity": 0.5, "underlay-padding": 7 } },
   { selector: "node.diff-added", style: { "border-color": "#2e7d32", "border-width": 3 } },
   { selector: ".diff-removed", style: { opacity: 0.45, "border-style": "dashed", "line-style": "dashed" } },
@@ -259,8 +261,9 @@ export class GraphCanvas {
       }
       if (adds.length) cy.add(adds);
     });
-    // A picture mostly new is laid out from scratch; otherwise from where things are.
-    if (structural) this.layout(opts.fit, added * 3 > cy.nodes().length);
+    // What the user asked for (expand, fold, filter: `fit`) or a picture mostly new is laid
+    // out from scratch; a live change starts from where things are, so nothing jumps.
+    if (structural) this.layout(opts.fit, opts.fit || added * 3 > cy.nodes().length);
     else if (opts.fit) this.fit();
   }
 
@@ -277,7 +280,8 @@ export class GraphCanvas {
     this.layoutRunning = true;
     const layout = this.cy.layout({
       name: "fcose",
-      quality: nodes > 600 ? "draft" : "default",
+      // "draft" only from scratch: fcose's draft mode fails on incremental layouts.
+      quality: nodes > 600 && randomize ? "draft" : "default",
       randomize,
       animate: false,
       fit: false,

@@ -19,8 +19,10 @@ browser download is never used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
+import os
 import socket
 import threading
 import time
@@ -38,6 +40,7 @@ from gateway.routes import dashboard
 from gateway.settings import GatewaySettings
 from topolog.core import envelope, graph, manifests
 from topolog.core.derive.engine import Deriver
+from topolog.core.simulate import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,6 +54,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Screenshots go to docs/screenshots only when asked (TOPOLOG_SCREENSHOTS=1), so a test
+#: run does not rewrite the committed pictures.
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CLUSTER = "demo"
 NODE = "kwok-node-0"
@@ -352,7 +357,7 @@ class Cluster:
         self.deriver = Deriver(CLUSTER)
         self.now = time.time()
 
-    def _apply(self, o: Obj, kind: envelope.EventType, at: float) -> list[graph.Change]:
+    def apply(self, o: Obj, kind: envelope.EventType, at: float) -> list[graph.Change]:
         meta = o["metadata"]
         env = envelope.Envelope(
             cluster=CLUSTER,
@@ -377,10 +382,10 @@ class Cluster:
         return changes
 
     def put(self, o: Obj, at: float | None = None) -> list[graph.Change]:
-        return self._apply(o, envelope.EventType.ADDED, time.time() if at is None else at)
+        return self.apply(o, envelope.EventType.ADDED, time.time() if at is None else at)
 
     def delete(self, o: Obj, at: float | None = None) -> list[graph.Change]:
-        return self._apply(o, envelope.EventType.DELETED, time.time() if at is None else at)
+        return self.apply(o, envelope.EventType.DELETED, time.time() if at is None else at)
 
     def node_id(self, type_: str, name: str) -> str:
         nodes, _ = self.deriver.snapshot()
@@ -568,19 +573,58 @@ class Dashboard:
                 return d
         return None
 
-    def screenshot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+    def screenshot(self, name: str, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
 
 
-@pytest.fixture
-def dash(browser: Any, gateway: Gateway) -> Iterator[Dashboard]:
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get("TOPOLOG_SCREENSHOTS") == "1":
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@contextlib.contextmanager
+def _page(browser: Any, url: str) -> Iterator[Dashboard]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, timezone_id="UTC")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield Dashboard(page, gateway.url)
+    yield Dashboard(page, url)
     context.close()
     assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture
+def dash(browser: Any, gateway: Gateway) -> Iterator[Dashboard]:
+    with _page(browser, gateway.url) as d:
+        yield d
+
+
+# -- a large cluster --------------------------------------------------------------------------
+
+LARGE_PODS = 2000
+
+
+@pytest.fixture(scope="module")
+def large_gateway() -> Iterator[Gateway]:
+    """The simulator's cluster of ``LARGE_PODS`` pods (deployments, statefulsets, cronjobs)."""
+    backend = MemoryBackend()
+    server = Server(backend)
+    server.start()
+    cluster = Cluster(backend, server.loop)
+    now = time.time()
+    sim = Simulator(seed=7, pods=LARGE_PODS, now=now - 600)
+    for i, event in enumerate(sim.initial()):
+        cluster.apply(event.object, event.type, now - 600 + i * 0.001)
+    yield Gateway(server, cluster, Scenario(), {"created": now - 600})
+    server.stop()
+
+
+@pytest.fixture
+def large_dash(browser: Any, large_gateway: Gateway) -> Iterator[Dashboard]:
+    with _page(browser, large_gateway.url) as d:
+        yield d
