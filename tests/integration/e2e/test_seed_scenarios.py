@@ -243,3 +243,40 @@ def test_rotated_secret_keeps_its_pods_and_the_history_remembers_the_old_one(
     assert len(users) == 2
     past = query(gateway, f"G.At({before:.3f}).V().Has('Type', 'secret', 'Name', 'mysql-pass')")
     assert [s["ID"] for s in past] == [old["ID"]]
+
+
+def test_rotation_flags_the_wordpress_pods_outdated_until_the_seed_script_replaces_them(
+    gateway: str, platform: Endpoints, pipeline_env: dict[str, str]
+) -> None:
+    # A no-op when the test above already rotated the secret in this run.
+    demo.rotate_secret(platform.kubeconfig, wait_for_pods=60)
+    q = "G.V().Has('Type', 'pod', 'Outdated', true, 'K8s.Labels.app', 'wordpress')"
+    stale = eventually(
+        lambda: len(query(gateway, q)) == 2 and query(gateway, q),
+        what="both wordpress pods to be flagged outdated",
+    )
+    for pod in stale:
+        refs = pod["Metadata"]["OutdatedRefs"]
+        assert {(r["Kind"], r["Name"]) for r in refs} >= {("secret", "mysql-pass")}
+    # The seed's automation, with the flag instead of a guess: query | jq | xargs kubectl.
+    script = (
+        f"{sys.executable} -m topolog.cli.main query \"{q}\" | jq -r '.[] | .Metadata.Name' "
+        f"| xargs kubectl --kubeconfig {platform.kubeconfig} delete pod --wait=false"
+    )
+    subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **pipeline_env, "TOPOLOG_GATEWAY_URL": gateway},
+    )
+    old = names(stale)
+
+    def replaced() -> list[dict[str, Any]]:
+        pods = query(gateway, "G.V().Has('Type', 'pod', 'K8s.Labels.app', 'wordpress')")
+        fresh = [p for p in pods if p["Metadata"]["Name"] not in old]
+        return fresh if len(fresh) == 2 and len(pods) == 2 else []
+
+    fresh = eventually(replaced, what="the ReplicaSets' new pods to replace the deleted ones")
+    assert [p["Metadata"]["Outdated"] for p in fresh] == [False, False]
+    assert query(gateway, q) == []
