@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.gateway",
     "topolog.cli.query",
     "topolog.cli.processor",
+    "topolog.cli.chaos",
 )
 
 for _module in _COMMAND_MODULES:
