@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
@@ -67,12 +68,7 @@ def event(
     at: float,
     rv: str = "1",
 ) -> envelope.Envelope:
-    env = o.env(item, type_, at=T0 + at)
-    return envelope.Envelope(**{**_fields(env), "resource_version": rv})
-
-
-def _fields(env: envelope.Envelope) -> dict[str, Any]:
-    return {f: getattr(env, f) for f in env.__slots__}
+    return dataclasses.replace(o.env(item, type_, at=T0 + at), resource_version=rv)
 
 
 class Cluster:

@@ -268,3 +268,28 @@ def test_namespace_owns_the_pod() -> None:
         relation="ownership",
         declarer=refs.End.CHILD,
     )
+
+
+def test_the_start_is_start_time_else_creation() -> None:
+    started = {"metadata": {"creationTimestamp": "2024-05-01T10:00:00Z"}}
+    assert pod.started_at(started) == 1714557600.0
+    started["status"] = {"startTime": "2024-05-01T10:00:05Z"}
+    assert pod.started_at(started) == 1714557605.0
+    assert pod.started_at({}) is None
+
+
+def test_config_reads_are_the_references_without_pull_secrets() -> None:
+    spec = {
+        "containers": [
+            {"name": "c", "envFrom": [{"secretRef": {"name": "opt", "optional": True}}]}
+        ],
+        "volumes": [{"name": "v", "configMap": {"name": "conf"}}],
+        "imagePullSecrets": [{"name": "registry"}],
+    }
+    obj = _pod("Running", spec=spec)
+    assert set(pod.config_references(obj)) == {
+        ("Secret", "opt"),
+        ("ConfigMap", "conf"),
+        ("Secret", "registry"),
+    }
+    assert pod.config_reads(obj) == [("ConfigMap", "conf"), ("Secret", "opt")]
