@@ -441,6 +441,21 @@ class Server:
             drain.start()
             drain.join(5)
 
+    def close(self) -> None:
+        """Stops the server and ends what is left on its loop (sse-starlette's watchers)."""
+        self.stop()
+
+        async def cancel_rest() -> None:
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+
+        closer = threading.Thread(target=self.loop.run_until_complete, args=(cancel_rest(),))
+        closer.start()
+        closer.join(5)
+        self.loop.close()
+
 
 class Gateway:
     def __init__(
@@ -477,14 +492,17 @@ def gateway() -> Iterator[Gateway]:
     for i, pod in enumerate(fresh):
         cluster.put(running(pod), at=times["settled"] + i * 0.01)
     yield Gateway(server, cluster, scenario, times)
-    server.stop()
+    server.close()
 
 
 # -- the browser ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, and pytest-asyncio cannot run
+    the async tests of later modules then."""
     if not CHROMIUM.exists():
         pytest.fail(
             "browser tests need Debian's Chromium: apt-get install -y chromium "
@@ -621,7 +639,7 @@ def large_gateway() -> Iterator[Gateway]:
     for i, event in enumerate(sim.initial()):
         cluster.apply(event.object, event.type, now - 600 + i * 0.001)
     yield Gateway(server, cluster, Scenario(), {"created": now - 600})
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
