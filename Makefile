@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bootstrap lint unit integration clean-state
+.PHONY: demo test bootstrap lint unit integration dashboard clean-state
 
 bootstrap:
 	@deploy/local/bootstrap.sh
@@ -27,6 +27,10 @@ integration: bootstrap
 
 test: lint
 	$(BIN)/pytest -q
+
+# Rebuild the dashboard's committed assets (gateway/static/dashboard) from dashboard/src.
+dashboard:
+	cd dashboard && npm ci && npm run build && npm run typecheck && npm test
 
 clean-state:
 	-$(BIN)/topolog dev down

@@ -25,7 +25,7 @@ from fastapi.responses import Response
 
 from gateway.backend import Backend
 from gateway.hub import Hub
-from gateway.routes import alerts, health, nodes, reach, stream, topology
+from gateway.routes import alerts, dashboard, health, nodes, reach, stream, topology
 from gateway.settings import GatewaySettings, get_settings
 from gateway.state import AppState
 
@@ -65,7 +65,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
     app.middleware("http")(_observe)
-    for module in (topology, nodes, reach, stream, alerts, health):
+    for module in (topology, nodes, reach, stream, alerts, health, dashboard):
         app.include_router(module.router)
     return app
 

@@ -14,7 +14,7 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-benchmark >/dev/null || need_apt+=(redis-tools)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)  # validates docker-compose.yml
 command -v jq >/dev/null || need_apt+=(jq)  # the seed's `query | jq` script, tested end to end
-if [[ "${TOPOLOG_BROWSER:-0}" == 1 ]]; then
+if [[ "${TOPOLOG_BROWSER:-1}" == 1 ]]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
 fi
 if ((${#need_apt[@]})); then

@@ -111,7 +111,9 @@ async def test_result_limit_is_a_400(client_for: Any, settings: Any) -> None:
         ).map("".join),
     )
 )
-async def test_random_query_text_never_gives_a_server_error(client: httpx.AsyncClient, text: str) -> None:
+async def test_random_query_text_never_gives_a_server_error(
+    client: httpx.AsyncClient, text: str
+) -> None:
     response = await query(client, text)
     assert response.status_code in (200, 400), (text, response.text)
     if response.status_code == 400:
