@@ -230,7 +230,8 @@ async def _run(
     watcher = Watcher(url)
     tasks: list[asyncio.Task[None]] = []
     try:
-        if not await wait_probe(url, "0", within=240):
+        await bump_probe(kubeconfig, f"{run_id}-0", within=60)
+        if not await wait_probe(url, f"{run_id}-0", within=240):
             raise RuntimeError("the pipeline never showed the probe:\n" + _tails(stages))
         say(f"pipeline up (gateway {url})")
 
@@ -254,8 +255,9 @@ async def _run(
             async with lock:
                 await faults.inject(fault, target)
             healed = time.monotonic()
-            await bump_probe(kubeconfig, str(number), within=options.converge_timeout)
-            ok = await wait_probe(url, str(number), within=options.converge_timeout)
+            probe = f"{run_id}-{number}"
+            await bump_probe(kubeconfig, probe, within=options.converge_timeout)
+            ok = await wait_probe(url, probe, within=options.converge_timeout)
             converged = round(time.monotonic() - healed, 2) if ok else None
             report.by_fault.setdefault(fault.value, []).append(converged)
             say(

@@ -114,7 +114,9 @@ class Watcher:
         revision_text, _, index_text = event_id.partition(".")
         current = (int(revision_text), int(index_text or 0))
         if self.last is not None:
-            if current <= self.last:
+            # A Sync at r contains every event of revision r.
+            synced = self.last[1] < 0 and current[0] <= self.last[0]
+            if synced or current <= self.last:
                 self.duplicates += 1
                 self._problem(f"duplicate {event_id} after {self.last_id}")
                 return
