@@ -23,6 +23,8 @@ class Reason(enum.StrEnum):
     SCHEMA_VERSION = "schema-version"
     #: An envelope of a kind the deriver has no rules for (or a derived kind).
     UNKNOWN_KIND = "unknown-kind"
+    #: A record larger than any object the Kubernetes API can store (see routing).
+    TOO_LARGE = "too-large"
     #: A valid envelope on which the deriver raised (a bug in a rule; see the detail).
     DERIVE_ERROR = "derive-error"
 

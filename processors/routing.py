@@ -6,9 +6,9 @@ Flows out: ``Routed`` — batch values for the cluster topic (``processors.batch
 keyed by cluster) and ``deadletter.DeadLetter``s; ``processors.app`` sends them,
 ``processors.deriving`` consumes the batches.
 
-A record is dead-lettered when it is not a JSON envelope, has an unknown schema version,
-or names a kind the deriver has no rules for. SYNCED markers are dropped here: they
-change nothing in the graph.
+A record is dead-lettered when it is larger than ``MAX_ENVELOPE_BYTES``, is not a JSON
+envelope, has an unknown schema version, or names a kind the deriver has no rules for.
+SYNCED markers are dropped here: they change nothing in the graph.
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ from topolog.core.kinds import KINDS
 
 #: Largest batch value (before compression); well under the topics' 8 MiB record limit.
 MAX_BATCH_BYTES = 1024 * 1024
+#: Largest envelope derived. The apiserver stores objects up to etcd's request limit
+#: (1.5 MiB by default) and sanitizing only shrinks them, so a bigger record is not a
+#: Kubernetes object; deriving it would make changesets over the graph topic's 8 MiB
+#: record limit, and a failed send crashes the worker on the same record for ever.
+MAX_ENVELOPE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,10 @@ def check(record: Record) -> envelope.Envelope | DeadLetter:
 
     if record.value is None:
         return dead(Reason.UNDECODABLE, "empty record (tombstone)")
+    if len(record.value) > MAX_ENVELOPE_BYTES:
+        return dead(
+            Reason.TOO_LARGE, f"{len(record.value)} bytes, over the {MAX_ENVELOPE_BYTES} limit"
+        )
     try:
         data: Any = orjson.loads(record.value)
     except orjson.JSONDecodeError as exc:

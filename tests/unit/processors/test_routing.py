@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 import pytest
 
@@ -89,3 +91,25 @@ def test_a_large_input_is_split_into_batches_under_the_size_limit() -> None:
     assert all(len(v) < 20_000 + max(len(r.value or b"") for r in recs) for _, v in routed.batches)
     entries = [e for _, v in routed.batches for e in batches.decode(v).entries]
     assert [e.envelope for e in entries] == envs
+
+
+def test_a_record_larger_than_any_kubernetes_object_is_dead_lettered_and_the_rest_routed() -> None:
+    env = _env(name="huge")
+    huge = dataclasses.replace(
+        env, object={**env.object, "data": {"blob": "x" * routing.MAX_ENVELOPE_BYTES}}
+    )
+    good = _env(name="good").to_json()
+    routed = routing.route([_raw(huge.to_json(), 0), _raw(good, 1)])
+    [dead] = routed.deadletters
+    assert dead.reason is Reason.TOO_LARGE
+    assert dead.source.offset == 0
+    assert routed.forwarded == 1
+
+
+def test_an_object_just_under_the_limit_is_routed() -> None:
+    env = _env(name="big")
+    padding = routing.MAX_ENVELOPE_BYTES - len(env.to_json()) - 64
+    big = dataclasses.replace(env, object={**env.object, "data": {"blob": "x" * padding}})
+    assert len(big.to_json()) <= routing.MAX_ENVELOPE_BYTES
+    routed = routing.route([_raw(big.to_json(), 0)])
+    assert routed.deadletters == [] and routed.forwarded == 1
