@@ -25,6 +25,7 @@ from fastapi.responses import Response
 
 from gateway.backend import Backend
 from gateway.hub import Hub
+from gateway.limits import BodyLimit
 from gateway.routes import alerts, dashboard, health, nodes, reach, stream, topology
 from gateway.settings import GatewaySettings, get_settings
 from gateway.state import AppState
@@ -65,6 +66,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
     app.middleware("http")(_observe)
+    app.add_middleware(BodyLimit, max_bytes=conf.max_body_bytes)
     for module in (topology, nodes, reach, stream, alerts, health, dashboard):
         app.include_router(module.router)
     return app

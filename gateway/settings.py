@@ -36,6 +36,8 @@ class GatewaySettings(BaseSettings):
     #: token → namespaces it may see (``"*"`` = all, cluster-scoped objects included).
     tokens: dict[str, list[str]] = Field(default_factory=dict)
 
+    #: Largest request body (bytes); bigger ones are a 413 before they are read.
+    max_body_bytes: int = 256 * 1024
     #: Most elements a query result may hold.
     max_results: int = 100_000
     #: Most units of work a query may do (see topolog.core.query.limits).
