@@ -109,3 +109,42 @@ def test_a_bad_document_fails_the_command_before_anything_is_published(
     assert result.exit_code == 2
     assert "bad.yaml (document 2)" in result.output
     assert published == []
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n- just\n- a list\n",
+            "(document 2): expected a mapping",
+        ),
+        ("apiVersion: v1\nmetadata: {name: a}\n", "(document 1): missing 'kind'"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {}\n", "(document 1): Pod has no metadata.name"),
+        (
+            "apiVersion: v1\nkind: List\nitems: 3\n",
+            "(document 1): 'items' of a List must be a list",
+        ),
+        ("\x00\x01binary: [\n", "(document 1): invalid YAML"),
+    ],
+)
+def test_an_invalid_object_names_file_and_document_and_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, fragment: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from topolog.cli.main import app
+
+    published: list[object] = []
+
+    async def spy(events: object, **_: object) -> None:
+        published.append(events)
+
+    monkeypatch.setattr(ingest, "publish", spy)
+    monkeypatch.setenv("TOPOLOG_KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    (tmp_path / "a-good.yaml").write_text(MANIFESTS)
+    bad = tmp_path / "z-bad.yaml"
+    bad.write_text(content)
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"z-bad.yaml {fragment}" in result.output.replace("\n", "")
+    assert published == []
