@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "topolog.cli.producer",
     "topolog.cli.ingest",
     "topolog.cli.simulate",
+    "topolog.cli.bench",
     "topolog.cli.store",
     "topolog.cli.gateway",
     "topolog.cli.query",

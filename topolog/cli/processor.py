@@ -13,6 +13,7 @@ import asyncio
 
 import typer
 
+from topolog import tuning
 from topolog.settings import Settings, get_settings
 
 
@@ -78,5 +79,6 @@ def processor_command(
 
         prometheus_client.start_http_server(metrics_port)
     processor = processors_app.Processor(settings, bootstrap=bootstrap, options=options)
+    tuning.tune_gc()
     worker = faust.Worker(processor.app, loglevel=log_level, loop=loop)
     worker.execute_from_commandline()

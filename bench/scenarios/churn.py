@@ -1,0 +1,103 @@
+"""Scenario ``churn``: steady changes at a given rate; publish → SSE delivery latency.
+
+Flows in: a loaded stack (``sync.Loaded``), the churn rate (envelopes/s) and duration.
+Flows out: p50/p99/max latency from just before a probe object's change is handed to the
+Kafka producer to its arrival at an SSE subscriber of the gateway, measured while the
+simulator's churn (rolling updates, crash loops, relabels, replacements) runs at the
+given rate; the rate achieved; how long the pipeline took to deliver the last probe
+after publishing stopped (its backlog); probes that never arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from bench.scenarios import sse, stats
+from bench.scenarios import stack as stacks
+from bench.scenarios.sync import CLUSTER, Loaded
+from producers import publishing, simulation
+from topolog.core import envelope
+
+PROBE_FILTER = "G.V().Has('K8s.Labels.bench', 'probe')"
+TICK_S = 0.05
+#: Longest wait for the last probes after publishing stops.
+DRAIN_S = 120.0
+
+
+async def run(
+    stack: stacks.Stack,
+    loaded: Loaded,
+    *,
+    rate: float,
+    seconds: float,
+    probes_per_s: float = 10.0,
+    first_seq: int = 1,
+) -> tuple[stats.Result, int]:
+    """Returns the figures and the next free probe sequence number."""
+    sent: dict[int, float] = {}
+    latencies: list[float] = []
+    all_in = asyncio.Event()
+    publishing_done = False
+
+    def on_event(name: str, data: bytes, at: float) -> None:
+        seq = sse.probe_seq(data)
+        if seq is not None and seq in sent and name.startswith("Node"):
+            latencies.append(at - sent.pop(seq))
+            if publishing_done and not sent:
+                all_in.set()
+
+    subscriber = asyncio.create_task(
+        sse.subscribe("127.0.0.1", stack.gateway_port, sse.stream_path(PROBE_FILTER), on_event)
+    )
+    await asyncio.sleep(1.0)  # the Sync event first
+    seq = first_seq
+    churned = 0
+    async with publishing.Publisher(
+        bootstrap=stack.kafka, topic=stack.topic_resources, client_id="bench-churn", linger_ms=0
+    ) as publisher:
+        began = time.perf_counter()
+        next_probe = began
+        backlog: list[envelope.Envelope] = []
+        tick = 0
+        while (now := time.perf_counter()) - began < seconds:
+            due = int((now - began + TICK_S) * rate) - churned
+            while len(backlog) < due:
+                t = time.time()
+                backlog += [
+                    simulation.to_envelope(e, cluster=CLUSTER, now=t) for e in loaded.sim.churn(t)
+                ]
+            for env in backlog[:due]:
+                await publisher.submit(env)
+            churned += max(due, 0)
+            del backlog[: max(due, 0)]
+            if now >= next_probe:
+                sent[seq] = time.perf_counter()
+                await publisher.submit(stacks.probe_envelope(CLUSTER, seq, now=time.time()))
+                seq += 1
+                next_probe += 1 / probes_per_s
+            tick += 1
+            await asyncio.sleep(max(0.0, began + tick * TICK_S - time.perf_counter()))
+        elapsed = time.perf_counter() - began
+    stopped = time.perf_counter()
+    publishing_done = True
+    if not sent:
+        all_in.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(all_in.wait(), DRAIN_S)  # the backlog, if any, drains
+    drained = time.perf_counter() - stopped
+    subscriber.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await subscriber
+    result: stats.Result = {
+        "scenario": "churn",
+        "target_rate": rate,
+        "churn_events": churned,
+        "achieved_rate": stats.rate(churned, elapsed),
+        "probes": seq - first_seq,
+        "probes_lost": len(sent),
+        "drain_seconds": round(drained, 2),
+        **stats.latency_ms(latencies, "latency"),
+    }
+    return result, seq

@@ -1,0 +1,104 @@
+"""Scenario ``growth``: per-event processing cost at 1k pods vs a larger cluster.
+
+Flows in: the larger size (pods) and how many churn steps to time.
+Flows out: for each size, CPU microseconds per churn envelope through the bare
+``Deriver`` after the initial sync (``time.process_time``, so other processes' load
+counts less), the deriver's own operation count per event, and the CPU cost of
+NetworkPolicy pod events in ``NetpolGraph`` with a quarter of the policies global
+(ipBlock / peer-less rules); the ratios larger/1k (the issue's target: ≤ 1.5).
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import time
+from typing import Any
+
+from bench.scenarios import reach, stats
+from producers import simulation
+from topolog.core import graph, simulate
+from topolog.core.derive.engine import Deriver
+from topolog.core.netpol import edges
+
+BASE = 1000
+
+
+def deriver_cost(pods: int, steps: int) -> stats.Result:
+    now = time.time()
+    sim = simulate.Simulator(seed=7, pods=pods, now=now)
+    deriver = Deriver("bench")
+    for i, e in enumerate(sim.initial()):
+        deriver.apply(
+            simulation.to_envelope(e, cluster="bench", now=now), source=graph.Source("g", 0, i)
+        )
+    envs = []
+    for step in range(steps):
+        t = now + 1 + step * 0.1
+        envs += [simulation.to_envelope(e, cluster="bench", now=t) for e in sim.churn(t)]
+    gc.collect()
+    ops = deriver.operations
+    began = time.process_time()
+    for i, env in enumerate(envs):
+        deriver.apply(env, source=graph.Source("c", 0, i))
+    cpu = time.process_time() - began
+    return {
+        "churn_events": len(envs),
+        "deriver_us_per_event": round(cpu / len(envs) * 1e6, 1),
+        "deriver_ops_per_event": round((deriver.operations - ops) / len(envs), 1),
+    }
+
+
+def netpol_cost(pods: int, events: int = 500) -> stats.Result:
+    namespaces, pod_objs, policy_objs = reach.objects(pods, 0)
+    sim_policies = len(policy_objs)
+    # a quarter of all policies global: one synthetic global policy per 3 of the simulator's
+    extra = [
+        reach.extra_policy(
+            8 * i + (0 if i % 2 == 0 else 4),
+            p["metadata"]["namespace"],
+            p["metadata"]["labels"]["app"],
+        )
+        for i, p in enumerate(pod_objs[: max(1, sim_policies // 3)])
+    ]
+    g = edges.NetpolGraph()
+    for o in namespaces:
+        g.apply_namespace(o)
+    for o in pod_objs:
+        g.apply_pod(o)
+    for o in [*policy_objs, *extra]:
+        g.apply_policy(o)
+    changed: list[dict[str, Any]] = []
+    for i, o in enumerate(pod_objs[:: max(1, len(pod_objs) // events)][:events]):
+        c = copy.deepcopy(o)
+        c["metadata"]["labels"]["bench-rev"] = str(i)
+        changed.append(c)
+    gc.collect()
+    began = time.process_time()
+    for o in changed:
+        g.apply_pod(o)
+    cpu = time.process_time() - began
+    return {
+        "netpol_policies": sim_policies + len(extra),
+        "netpol_global_policies": len(extra),
+        "netpol_us_per_pod_event": round(cpu / len(changed) * 1e6, 1),
+    }
+
+
+def run(pods: int, *, steps: int = 300) -> stats.Result:
+    sizes = (BASE, pods) if pods != BASE else (BASE,)
+    per_size = {n: {**deriver_cost(n, steps), **netpol_cost(n)} for n in sizes}
+    out: stats.Result = {"scenario": "growth", "pods": pods}
+    for n, figures in per_size.items():
+        out[f"at_{n}"] = figures
+    big, small = per_size[sizes[-1]], per_size[BASE]
+    out["deriver_cost_ratio"] = stats.ratio(
+        big["deriver_us_per_event"], small["deriver_us_per_event"]
+    )
+    out["deriver_ops_ratio"] = stats.ratio(
+        big["deriver_ops_per_event"], small["deriver_ops_per_event"]
+    )
+    out["netpol_cost_ratio"] = stats.ratio(
+        big["netpol_us_per_pod_event"], small["netpol_us_per_pod_event"]
+    )
+    return out

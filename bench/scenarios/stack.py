@@ -1,0 +1,285 @@
+"""The pipeline under test: Kafka topics, a Redis of its own, and the stage processes.
+
+Flows in: the local platform's Kafka (``topolog.platform.local``; started when absent),
+whether to run a gateway, and extra environment for the stages.
+Flows out: a running ``Stack`` — ``topolog processor``, ``topolog projector`` and
+``topolog gateway`` as subprocesses (each in a session of its own, logs in ``workdir``)
+over fresh topics, a fresh consumer group and a throwaway ``redis-server`` on a free
+loopback port (so memory figures and ``redis-benchmark`` touch nobody else's data).
+``stop()`` ends exactly the processes it started, by process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import redis.asyncio as aioredis
+
+from processors import app as processors_app
+from producers import simulation
+from store.keys import Keys
+from topolog import runner
+from topolog.core import envelope, simulate
+from topolog.platform import local
+from topolog.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kafka_bootstrap() -> str:
+    """The local platform's Kafka (``topolog dev up``), started if it is not running."""
+    eps = local.endpoints()
+    if eps is None:
+        local.up(["kafka"])
+        eps = local.endpoints()
+    assert eps is not None
+    return eps.kafka
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process (``VmRSS``), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class Stack:
+    """One isolated pipeline: use as ``async with Stack(...) as stack``."""
+
+    #: Run the pipeline stages (False: only the throwaway Redis).
+    stages: bool = True
+    gateway: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+    processor_args: tuple[str, ...] = ()
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    kafka: str = ""
+    redis_port: int = 0
+    gateway_port: int = 0
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="topolog-bench-")))
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    redis: aioredis.Redis | None = None
+
+    @property
+    def topic_resources(self) -> str:
+        return f"bench-{self.run}.resources"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def keys(self) -> Keys:
+        return Keys(f"bench-{self.run}:")
+
+    def stage_env(self) -> dict[str, str]:
+        return {
+            "TOPOLOG_KAFKA_BOOTSTRAP": self.kafka,
+            "TOPOLOG_REDIS_URL": self.redis_url,
+            "TOPOLOG_TOPIC_RESOURCES": self.topic_resources,
+            "TOPOLOG_TOPIC_GRAPH": f"bench-{self.run}.graph",
+            "TOPOLOG_TOPIC_ALERTS": f"bench-{self.run}.alerts",
+            "TOPOLOG_TOPIC_DEADLETTER": f"bench-{self.run}.deadletter",
+            "TOPOLOG_PROCESSOR_APP_ID": f"bench-{self.run}",
+            "TOPOLOG_STORE_GROUP_ID": f"bench-{self.run}-projector",
+            "TOPOLOG_STORE_PREFIX": self.keys.prefix,
+            "TOPOLOG_GATEWAY_SSE_MAX_CONNECTIONS": "100000",
+            "TOPOLOG_GATEWAY_SSE_PING_S": "60",
+            **self.env,
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> Stack:
+        try:
+            await self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+        self.stop()
+
+    async def start(self) -> None:
+        self.kafka = self.kafka or kafka_bootstrap()
+        self.redis_port = free_port()
+        self._spawn(
+            "redis",
+            [
+                shutil.which("redis-server") or "/usr/bin/redis-server",
+                *("--bind", "127.0.0.1", "--port", str(self.redis_port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.workdir)),
+            ],
+        )
+        self.redis = aioredis.Redis.from_url(self.redis_url)
+        await _eventually(self.redis.ping, what="redis-server", limit_s=20)
+        if not self.stages:
+            return
+        # Every topic exists before any stage subscribes (the projector would otherwise
+        # wait for a metadata refresh to see the graph topic the processor creates).
+        env = self.stage_env()
+        settings = Settings(
+            kafka_bootstrap=self.kafka,
+            topic_resources=env["TOPOLOG_TOPIC_RESOURCES"],
+            topic_graph=env["TOPOLOG_TOPIC_GRAPH"],
+            topic_alerts=env["TOPOLOG_TOPIC_ALERTS"],
+            topic_deadletter=env["TOPOLOG_TOPIC_DEADLETTER"],
+        )
+        await processors_app.ensure_topics(
+            settings,
+            bootstrap=self.kafka,
+            options=processors_app.Options(app_id=env["TOPOLOG_PROCESSOR_APP_ID"]),
+        )
+        self._spawn(
+            "processor",
+            runner.topolog_command("processor", "--log-level", "warning", *self.processor_args),
+        )
+        self._spawn("projector", runner.topolog_command("projector", "--log-level", "WARNING"))
+        if self.gateway:
+            self.gateway_port = free_port()
+            self._spawn(
+                "gateway",
+                runner.topolog_command(
+                    "gateway", "--port", str(self.gateway_port), "--log-level", "warning"
+                ),
+            )
+
+            async def ready() -> bool:
+                async with httpx.AsyncClient(timeout=2) as client:
+                    return (await client.get(f"{self.gateway_url}/readyz")).status_code == 200
+
+            await _eventually(ready, what="the gateway", limit_s=120, check=self.check)
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = (self.workdir / f"{name}.log").open("wb")
+        self.procs[name] = subprocess.Popen(
+            args,
+            cwd=self.workdir,  # faust keeps its table data under the working directory
+            env={**os.environ, **self.stage_env()},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def check(self) -> None:
+        """Raise when a stage died (with the tail of its log)."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                tail = (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        """Stop every process this stack started (idempotent)."""
+        for proc in reversed(list(self.procs.values())):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.procs.clear()
+
+    def rss(self) -> dict[str, int]:
+        return {name: rss_bytes(p.pid) for name, p in self.procs.items() if name != "redis"}
+
+    # -- the graph in Redis -------------------------------------------------------------
+
+    async def counts(self) -> tuple[int, int]:
+        """(alive nodes, alive edges) in the projection."""
+        assert self.redis is not None
+        nodes = await self.redis.scard(f"{self.keys.prefix}nodes")
+        edges = await self.redis.scard(f"{self.keys.prefix}edges")
+        return int(nodes), int(edges)
+
+    async def wait_counts(self, nodes: int, edges: int, *, limit_s: float) -> float:
+        """Poll until the projection holds exactly that many nodes and edges; the time then."""
+        deadline = time.monotonic() + limit_s
+        while True:
+            if await self.counts() == (nodes, edges):
+                return time.perf_counter()
+            self.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"projection has {await self.counts()}, want {(nodes, edges)}; "
+                    f"logs in {self.workdir}"
+                )
+            await asyncio.sleep(0.05)
+
+
+async def _eventually(probe: object, *, what: str, limit_s: float, check: object = None) -> None:
+    deadline = time.monotonic() + limit_s
+    last: object = None
+    while time.monotonic() < deadline:
+        if callable(check):
+            check()
+        try:
+            assert callable(probe)
+            if await probe():
+                return
+        except Exception as exc:
+            last = exc
+        await asyncio.sleep(0.3)
+    raise TimeoutError(f"timed out waiting for {what}: {last!r}")
+
+
+#: Probe objects cycled through, so probes a changeset groups stay distinct nodes.
+PROBES = 1024
+
+
+def probe_envelope(cluster: str, seq: int, *, now: float) -> envelope.Envelope:
+    """A ConfigMap change labelled ``bench=probe`` and ``bench-seq=<seq>``: one node
+    added or updated per call (``PROBES`` objects in turn)."""
+    name = f"bench-probe-{seq % PROBES}"
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": "bench-probe",
+            "uid": f"{cluster}-{name}",
+            "resourceVersion": str(seq + 1),
+            "labels": {"bench": "probe", "bench-seq": str(seq)},
+        },
+        "data": {"seq": str(seq)},
+    }
+    kind = envelope.EventType.ADDED if seq < PROBES else envelope.EventType.MODIFIED
+    return simulation.to_envelope(simulate.Event(kind, obj), cluster=cluster, now=now)

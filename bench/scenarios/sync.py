@@ -1,0 +1,89 @@
+"""Scenario ``sync``: every object of a simulated cluster published → graph complete in Redis.
+
+Flows in: a running ``stack.Stack`` and a size (pods).
+Flows out: seconds and envelopes/s from the first publish to the moment the projection
+holds the whole graph (alive node and edge counts equal to what the in-memory
+``Deriver`` derives from the same envelopes), the publish time alone, and the
+simulator state (``Loaded``) for the scenarios that follow (churn, queries, ...).
+The stages are started and warmed up (one probe object through the whole pipeline)
+before the clock starts, so start-up and group joins are not counted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bench.scenarios import stack as stacks
+from bench.scenarios import stats
+from producers import publishing, simulation
+from topolog.core import envelope, graph, simulate
+from topolog.core.derive.engine import Deriver
+
+CLUSTER = "bench"
+
+
+@dataclass
+class Loaded:
+    """What the scenarios after ``sync`` need: the simulator (to continue its churn) and
+    names of objects that exist."""
+
+    sim: simulate.Simulator
+    envelopes: list[envelope.Envelope]
+    nodes: int
+    edges: int
+    changes: int
+    synced_at: float
+
+
+def simulated(pods: int, now: float) -> tuple[simulate.Simulator, list[envelope.Envelope]]:
+    """The simulator's cluster stamped ``now`` (the store trims history older than its hot
+    window, so benchmark data must look recent)."""
+    sim = simulate.Simulator(seed=7, pods=pods, now=now)
+    envs = [simulation.to_envelope(e, cluster=CLUSTER, now=now) for e in sim.initial()]
+    return sim, envs
+
+
+def expected(envs: list[envelope.Envelope]) -> tuple[Deriver, int]:
+    deriver = Deriver(CLUSTER)
+    changes = 0
+    for i, env in enumerate(envs):
+        changes += len(deriver.apply(env, source=graph.Source("bench", 0, i)).changes)
+    return deriver, changes
+
+
+async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
+    sim, envs = simulated(pods, time.time())
+    probe = stacks.probe_envelope(CLUSTER, 0, now=time.time())
+    deriver, _ = expected([probe])
+    warm_nodes, warm_edges = (len(x) for x in deriver.snapshot())
+    changes = 0
+    for i, env in enumerate(envs):
+        changes += len(deriver.apply(env, source=graph.Source("bench", 0, i + 1)).changes)
+    nodes, edges = (len(x) for x in deriver.snapshot())
+
+    async with publishing.Publisher(
+        bootstrap=stack.kafka, topic=stack.topic_resources, client_id="bench"
+    ) as publisher:
+        await publisher.publish([probe])
+        await stack.wait_counts(warm_nodes, warm_edges, limit_s=180)
+        began = time.perf_counter()
+        await publisher.publish(envs)
+        published = time.perf_counter()
+    done = await stack.wait_counts(nodes, edges, limit_s=max(300.0, len(envs) / 200))
+    seconds = done - began
+    result: stats.Result = {
+        "scenario": "sync",
+        "pods": pods,
+        "objects": len(envs),
+        "nodes": nodes,
+        "edges": edges,
+        "changes": changes,
+        "seconds": round(seconds, 2),
+        "events_per_s": stats.rate(len(envs), seconds),
+        "changes_per_s": stats.rate(changes, seconds),
+        "publish_seconds": round(published - began, 2),
+        "publish_events_per_s": stats.rate(len(envs), published - began),
+        "mean_envelope_bytes": round(sum(len(e.to_json()) for e in envs) / len(envs)),
+    }
+    return result, Loaded(sim, envs, nodes, edges, changes, time.time())
