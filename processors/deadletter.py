@@ -25,6 +25,8 @@ class Reason(enum.StrEnum):
     UNKNOWN_KIND = "unknown-kind"
     #: A record larger than any object the Kubernetes API can store (see routing).
     TOO_LARGE = "too-large"
+    #: An object version older than one already derived for the same object (same uid).
+    OUT_OF_ORDER = "out-of-order"
     #: A valid envelope on which the deriver raised (a bug in a rule; see the detail).
     DERIVE_ERROR = "derive-error"
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from processors import batches
 from processors.deadletter import DeadLetter, Reason
-from topolog.core import graph
+from topolog.core import envelope, graph
 from topolog.core.derive import alerts
 from topolog.core.derive.engine import Deriver
 
@@ -66,6 +66,8 @@ class Derivation:
         self.resolution = resolution
         self._derivers: dict[str, Deriver] = {}
         self._marks: dict[_Stream, int] = {}
+        #: envelope key → (uid, numeric resourceVersion) of the latest version derived.
+        self._versions: dict[str, tuple[str, int]] = {}
 
     @property
     def clusters(self) -> list[str]:
@@ -97,6 +99,18 @@ class Derivation:
                 continue
             self._marks[stream] = entry.source.offset
             env = entry.envelope
+            if self._stale(env):
+                if emit:
+                    out.deadletters.append(
+                        DeadLetter(
+                            Reason.OUT_OF_ORDER,
+                            f"resourceVersion {env.resource_version} after a newer one",
+                            env.key.encode(),
+                            env.to_json(),
+                            entry.source,
+                        )
+                    )
+                continue
             out.applied += 1
             try:
                 result = deriver.apply(env, source=entry.source)
@@ -130,3 +144,24 @@ class Derivation:
             pending.extend(result.changes)
         flush()
         return out
+
+    def _stale(self, env: envelope.Envelope) -> bool:
+        """Whether ``env`` is older than what was derived for its object, remembering it if not.
+
+        Per-object order holds end to end (the resources topic is keyed by object), so a
+        stale version only comes from a faulty writer or a replayed old record; deriving
+        it would move the graph back in time. resourceVersions are opaque to clients but
+        etcd's are increasing integers; non-numeric ones (ingested manifests) and a new
+        uid (a recreated object) are never stale.
+        """
+        if env.type is envelope.EventType.DELETED:
+            self._versions.pop(env.key, None)
+            return False
+        if not env.resource_version.isdigit():
+            return False
+        version = int(env.resource_version)
+        seen = self._versions.get(env.key)
+        if seen is not None and seen[0] == env.uid and version < seen[1]:
+            return True
+        self._versions[env.key] = (env.uid, version)
+        return False

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from processors import batches, folding
@@ -146,3 +148,64 @@ def test_a_rule_that_raises_dead_letters_the_envelope_and_the_cluster_continues(
     assert out.applied == len(east)
     touched = {c.source.offset for _, cs in out.changesets for c in cs.changes if c.source}
     assert max(touched) > east.index(victim)
+
+
+def _disordered(envs: list[envelope.Envelope]) -> tuple[list[envelope.Envelope], int]:
+    """``envs`` with, after every MODIFIED, the object's previous version again (stale)
+    and then the current one again (a duplicate); returns them and the stale count."""
+    out: list[envelope.Envelope] = []
+    previous: dict[str, envelope.Envelope] = {}
+    stale = 0
+    for env in envs:
+        out.append(env)
+        before = previous.get(env.key)
+        if (
+            env.type is envelope.EventType.MODIFIED
+            and before is not None
+            and before.uid == env.uid
+            and int(before.resource_version) < int(env.resource_version)
+        ):
+            out.extend([before, env])
+            stale += 1
+        previous[env.key] = env
+    return out, stale
+
+
+def test_out_of_order_and_duplicated_delivery_ends_in_the_same_graph(
+    east: list[envelope.Envelope],
+) -> None:
+    disordered, stale = _disordered(east)
+    assert stale > 10
+    reference = Derivation()
+    reference.apply(_batch(east))
+    derivation = Derivation()
+    out = derivation.apply(_batch(disordered))
+    assert derivation.snapshot("east") == reference.snapshot("east")
+    assert [d.reason for d in out.deadletters] == [Reason.OUT_OF_ORDER] * stale
+    assert folding.fold(cs for _, cs in out.changesets) == reference.snapshot("east")
+
+
+def test_a_stale_version_is_judged_the_same_way_when_replayed(
+    east: list[envelope.Envelope],
+) -> None:
+    disordered, _ = _disordered(east)
+    half = len(disordered) // 2
+    live = Derivation()
+    live.apply(_batch(disordered[:half]))
+    rest = live.apply(_batch(disordered[half:], start=half))
+    replayed = Derivation()
+    replayed.apply(_batch(disordered[:half]), emit=False)
+    again = replayed.apply(_batch(disordered[half:], start=half))
+    assert again.changesets == rest.changesets
+    assert again.deadletters == rest.deadletters
+
+
+def test_a_recreated_object_or_a_non_numeric_version_is_never_stale() -> None:
+    derivation = Derivation()
+    old = scenario.cluster("east", seed=5, pods=3, churn=0)[-1]
+    newer = dataclasses.replace(old, resource_version="900")
+    recreated = dataclasses.replace(old, uid="another-uid", resource_version="5")
+    ingested = dataclasses.replace(old, resource_version="")
+    out = derivation.apply(_batch([newer, recreated, ingested]))
+    assert out.deadletters == []
+    assert out.applied == 3
