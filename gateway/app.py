@@ -20,12 +20,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 
 from gateway.backend import Backend
 from gateway.hub import Hub
-from gateway.limits import BodyLimit
+from gateway.limits import BodyLimit, validation_error
 from gateway.routes import alerts, dashboard, health, nodes, reach, stream, topology
 from gateway.settings import GatewaySettings, get_settings
 from gateway.state import AppState
@@ -67,6 +68,7 @@ def create_app(
         )
     app.middleware("http")(_observe)
     app.add_middleware(BodyLimit, max_bytes=conf.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, validation_error)
     for module in (topology, nodes, reach, stream, alerts, health, dashboard):
         app.include_router(module.router)
     return app

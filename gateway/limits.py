@@ -1,4 +1,5 @@
-"""Request body limit: an ASGI middleware that refuses bodies over ``max_bytes`` with a 413.
+"""Request limits: bodies over ``max_bytes`` (413), and stream parameters that fail
+FastAPI's validation (400, like every other malformed stream parameter).
 
 Flows in: every HTTP request. Flows out: the request unchanged, or a 413
 ``{"error": ..., "position": null}`` before the app reads more than ``max_bytes``.
@@ -13,6 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.responses import error
@@ -63,3 +68,19 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response: Any = error(f"request body over {self.max_bytes} bytes", status=413)
         await response(scope, receive, send)
+
+
+#: Routes that open an SSE stream: their malformed parameters are a 400 (docs/api.md).
+STREAM_PATHS = ("/api/v1/stream", "/api/v1/alerts")
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    """A 400 for a stream's parameters (e.g. a filter over its length); FastAPI's 422
+    elsewhere."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path in STREAM_PATHS:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
+        return error(problems or "malformed parameters")
+    return await request_validation_exception_handler(request, exc)

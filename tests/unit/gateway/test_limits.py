@@ -97,3 +97,21 @@ async def test_cors_opens_only_to_configured_origins(client_for: Any, settings: 
 def test_create_app_installs_the_body_limit() -> None:
     app = create_app(GatewaySettings(max_body_bytes=10))
     assert any(getattr(m, "cls", None) is BodyLimit for m in app.user_middleware)
+
+
+async def test_malformed_stream_parameters_are_a_400_not_a_422(client: Any, sse: Any) -> None:
+    for path, headers in [
+        ("/api/v1/stream?filter=G.V()" + "x" * 5000, {}),
+        ("/api/v1/alerts?filter=G.V()" + "x" * 5000, {}),
+        ("/api/v1/stream", {"Last-Event-ID": "1.x"}),
+        ("/api/v1/stream", {"Last-Event-ID": "-1"}),
+        ("/api/v1/stream?since=99999999999999999999999", {}),
+    ]:
+        stream = await sse(client.app, path, headers)
+        assert stream.status == 400, (path[:40], headers)
+        await stream.close()
+
+
+async def test_other_routes_keep_fastapis_validation_answer(client: Any) -> None:
+    response = await client.get("/api/v1/reach?from=shop/web&to=shop/db&port=70000")
+    assert response.status_code == 422
