@@ -162,3 +162,42 @@ async def test_streams_per_token_are_limited(client_for: Any, secured: Any, sse:
         await second.close()
         await other.close()
         await first.close()
+
+
+async def test_scoped_token_sees_nothing_outside_in_the_past_either(
+    secure: Any, graph_builders: Any
+) -> None:
+    at = str(graph_builders.T0 + 5)
+    for path in [
+        f"/api/v1/nodes/spy?at={at}",
+        f"/api/v1/nodes/worker?at={at}",
+        f"/api/v1/nodes/spy/rootcause?at={at}",
+        f"/api/v1/reach?from=other/spy&to=shop/db&port=5432&at={at}",
+    ]:
+        response = await secure.get(path, headers=SHOP)
+        assert response.status_code == 404, path
+    past = await secure.get(f"/api/topology?at={at}", headers=SHOP)
+    assert past.status_code == 200
+    assert not ids_in(past.json()) & OUTSIDE_SHOP
+    assert "web" in ids_in(past.json())
+
+
+async def test_scoped_alert_stream_never_shows_outside_alerts(
+    client_for: Any, secured: Any, backend: Any, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    async with client_for(secured) as c:
+        stream = await sse(c.app, "/api/v1/alerts", SHOP)
+        sync = await stream.next()
+        assert not ids_in(sync.data) & OUTSIDE_SHOP
+        await backend.apply(
+            g.changeset(g.T0 + 10, g.upsert(g.node("spy", "pod", "spy", "other", state="DOWN")))
+        )
+        await backend.apply(
+            g.changeset(g.T0 + 11, g.upsert(g.node("web", "pod", "web", "shop", state="DOWN")))
+        )
+        [alert] = await stream.take(1)
+        assert alert.event == "Alert"
+        assert "spy" not in ids_in(alert.data)
+        assert "web" in ids_in(alert.data)
+        await stream.close()
