@@ -9,8 +9,9 @@ The edges are ``topolog.core.netpol.edges.pair_edges``' output, so the semantics
 ``PolicyPoint: begin`` edge to it, and a connection is let through by those of them that
 also have a ``PolicyPoint: end`` edge to the peer whose ``PolicyPorts`` cover the port
 (the end edge's ports are those of exactly the rules whose peers match the peer).
-Limit: a named port (``:http``) resolves against the destination's container ports,
-which the graph does not keep; such a port is listed under ``unresolved`` and not counted.
+A named port (``:http``) resolves against the destination pod's ``ContainerPorts``
+(``Metadata.K8s.ContainerPorts``); one the destination does not declare is listed under ``unresolved`` and
+does not open anything.
 """
 
 from __future__ import annotations
@@ -119,6 +120,38 @@ def _ref(graph: view.GraphView, policy_id: str) -> str:
     return f"{k8s.get('Namespace', '')}/{md.get('Name', policy_id)}"
 
 
+def _named_ports(pod: Element) -> dict[tuple[str, ports.Protocol], int]:
+    """``(name, protocol) → number`` of the pod's declared container ports."""
+    out: dict[tuple[str, ports.Protocol], int] = {}
+    k8s = (pod.get("Metadata") or {}).get("K8s") or {}
+    for cp in k8s.get("ContainerPorts") or []:
+        try:
+            out[(str(cp["Name"]), ports.Protocol(cp.get("Protocol") or "TCP"))] = int(
+                cp["ContainerPort"]
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _opens_named(
+    named: tuple[str, ...],
+    destination: dict[tuple[str, ports.Protocol], int],
+    port: int,
+    protocol: ports.Protocol,
+) -> tuple[bool, list[str]]:
+    """Whether a named item (``:http`` or ``:dns/UDP``) opens ``port``; unresolved items."""
+    opens, unresolved = False, []
+    for item in named:
+        name, _, proto = item.lstrip(":").partition("/")
+        number = destination.get((name, ports.Protocol(proto or "TCP")))
+        if number is None:
+            unresolved.append(item)
+        elif number == port and ports.Protocol(proto or "TCP") is protocol:
+            opens = True
+    return opens, unresolved
+
+
 def _side(
     graph: view.GraphView,
     direction: np.Direction,
@@ -127,6 +160,7 @@ def _side(
     port: int,
     protocol: ports.Protocol,
     unresolved: set[str],
+    destination: dict[tuple[str, ports.Protocol], int],
 ) -> reach.Side:
     isolating = sorted(
         {e.policy for e in subject if e.direction == direction and e.point == "begin"}
@@ -135,8 +169,9 @@ def _side(
     for policy in isolating:
         for e in peer:
             if e.policy == policy and e.direction == direction and e.point == "end":
-                unresolved.update(f"{_ref(graph, policy)} {n}" for n in e.ports.named)
-                if e.ports.open.contains(protocol, port):
+                by_name, missing = _opens_named(e.ports.named, destination, port, protocol)
+                unresolved.update(f"{_ref(graph, policy)} {n}" for n in missing)
+                if by_name or e.ports.open.contains(protocol, port):
                     allowing.append(policy)
                     break
     return reach.Side(
@@ -156,8 +191,11 @@ def check(
     a, b = find_pod(graph, src), find_pod(graph, dst)
     a_edges, b_edges = _policy_edges(graph, a["ID"]), _policy_edges(graph, b["ID"])
     unresolved: set[str] = set()
-    egress = _side(graph, np.Direction.EGRESS, a_edges, b_edges, port, protocol, unresolved)
-    ingress = _side(graph, np.Direction.INGRESS, b_edges, a_edges, port, protocol, unresolved)
+    named = _named_ports(b)  # named ports always resolve against the destination
+    egress = _side(graph, np.Direction.EGRESS, a_edges, b_edges, port, protocol, unresolved, named)
+    ingress = _side(
+        graph, np.Direction.INGRESS, b_edges, a_edges, port, protocol, unresolved, named
+    )
     verdict = reach.Verdict(
         allowed=egress.allowed and ingress.allowed, egress=egress, ingress=ingress
     )

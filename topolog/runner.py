@@ -43,9 +43,12 @@ async def _pump(name: str, stream: asyncio.StreamReader, emit: Callable[[str, st
         emit(name, line.decode(errors="replace").rstrip())
 
 
-async def supervise(specs: Sequence[ProcessSpec], *,
-                    emit: Callable[[str, str], None],
-                    ready: Callable[[], None] | None = None) -> Exit:
+async def supervise(
+    specs: Sequence[ProcessSpec],
+    *,
+    emit: Callable[[str, str], None],
+    ready: Callable[[], None] | None = None,
+) -> Exit:
     """Run until the first child exits or a stop signal arrives; stop the rest.
 
     Returns which child ended the run (``returncode`` None when a signal stopped it).
@@ -59,8 +62,11 @@ async def supervise(specs: Sequence[ProcessSpec], *,
     try:
         for spec in specs:
             proc = await asyncio.create_subprocess_exec(
-                *spec.args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                env={**os.environ, **spec.env}, start_new_session=True,
+                *spec.args,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, **spec.env},
+                start_new_session=True,
             )
             procs[spec.name] = proc
             assert proc.stdout is not None

@@ -39,16 +39,22 @@ def _start_platform() -> Endpoints:
 def _load_scenario(kubeconfig: str, port: int, began: float) -> None:
     t0 = time.monotonic()
     applied = demo_scenario.load(kubeconfig)
-    console.print(f"[green]✓[/] demo      {len(applied)} objects applied in "
-                  f"{time.monotonic() - t0:.1f}s (hello-node, bookinfo + network policies, "
-                  "task-pv, wordpress)")
+    console.print(
+        f"[green]✓[/] demo      {len(applied)} objects applied in "
+        f"{time.monotonic() - t0:.1f}s (hello-node, bookinfo + network policies, "
+        "task-pv, wordpress)"
+    )
     rotated = demo_scenario.rotate_secret(kubeconfig)
-    console.print(f"[green]✓[/] rotation  secret mysql-pass "
-                  f"{'re-created (pods still use the old one)' if rotated else 'already rotated'}")
-    console.print(f"\n[bold]ready in {time.monotonic() - began:.0f}s[/] — dashboard "
-                  f"http://127.0.0.1:{port}/   (Ctrl-C stops the pipeline; "
-                  "`topolog dev down` stops the platform)\n  kubectl --kubeconfig "
-                  f"{kubeconfig} get pods -A\nQueries to try:")
+    console.print(
+        f"[green]✓[/] rotation  secret mysql-pass "
+        f"{'re-created (pods still use the old one)' if rotated else 'already rotated'}"
+    )
+    console.print(
+        f"\n[bold]ready in {time.monotonic() - began:.0f}s[/] — dashboard "
+        f"http://127.0.0.1:{port}/   (Ctrl-C stops the pipeline; "
+        "`topolog dev down` stops the platform)\n  kubectl --kubeconfig "
+        f"{kubeconfig} get pods -A\nQueries to try:"
+    )
     for query in QUERIES:
         console.print(f'  topolog query "{query}"')
 
@@ -56,8 +62,11 @@ def _load_scenario(kubeconfig: str, port: int, began: float) -> None:
 def demo(
     ctx: typer.Context,
     port: int = typer.Option(8082, "--port", help="Gateway port."),
-    pipeline: bool = typer.Option(True, "--pipeline/--no-pipeline",
-                                  help="--no-pipeline: start the platform, load the demo, exit."),
+    pipeline: bool = typer.Option(
+        True,
+        "--pipeline/--no-pipeline",
+        help="--no-pipeline: start the platform, load the demo, exit.",
+    ),
 ) -> None:
     """Start everything locally, load the seed's walkthroughs and run the pipeline."""
     began = time.monotonic()
@@ -70,12 +79,19 @@ def demo(
         _load_scenario(eps.kubeconfig, port, began)
         return
     registered = set(ctx.find_root().command.commands)  # type: ignore[attr-defined]
-    specs = run_cmd.pipeline_specs(kafka=eps.kafka, redis=eps.redis, kubeconfig=eps.kubeconfig,
-                                   watch=True, gateway_port=port, registered=registered)
+    specs = run_cmd.pipeline_specs(
+        kafka=eps.kafka,
+        redis=eps.redis,
+        kubeconfig=eps.kubeconfig,
+        watch=True,
+        gateway_port=port,
+        registered=registered,
+    )
 
     def ready() -> None:
-        threading.Thread(target=_load_scenario, args=(eps.kubeconfig, port, began),
-                         daemon=True).start()
+        threading.Thread(
+            target=_load_scenario, args=(eps.kubeconfig, port, began), daemon=True
+        ).start()
 
     raise typer.Exit(run_cmd.run_pipeline(specs, ready=ready))
 

@@ -280,3 +280,36 @@ def test_rotation_flags_the_wordpress_pods_outdated_until_the_seed_script_replac
     fresh = eventually(replaced, what="the ReplicaSets' new pods to replace the deleted ones")
     assert [p["Metadata"]["Outdated"] for p in fresh] == [False, False]
     assert query(gateway, q) == []
+
+
+def test_security_reviewer_asks_can_productpage_reach_reviews(gateway: str) -> None:
+    def pod(app: str, version: str = "v1") -> str:
+        found = query(
+            gateway,
+            f"G.V().Has('Type', 'pod', 'K8s.Labels.app', '{app}', "
+            f"'K8s.Labels.version', '{version}')",
+        )
+        return f"default/{found[0]['Metadata']['Name']}"
+
+    productpage, reviews = eventually(
+        lambda: (pod("productpage"), pod("reviews")), what="bookinfo pods"
+    )
+    ratings, details = pod("ratings"), pod("details")
+
+    def ask(src: str, dst: str, port: int) -> dict[str, Any]:
+        resp = httpx.get(
+            f"{gateway}/api/v1/reach", params={"from": src, "to": dst, "port": port}, timeout=10
+        )
+        resp.raise_for_status()
+        return dict(resp.json())
+
+    allowed = eventually(
+        lambda: ask(productpage, reviews, 9080)["allowed"] and ask(productpage, reviews, 9080),
+        what="productpage → reviews to be allowed on the named port http",
+    )
+    assert "default/reviews-v1" in allowed["ingress"]["allowing"]
+    assert allowed["unresolved"] == []
+    assert not ask(productpage, reviews, 9081)["allowed"]
+    denied = ask(ratings, details, 9080)
+    assert not denied["allowed"]
+    assert "default/deny" in denied["ingress"]["isolating"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from topolog.core import status as st
 from topolog.core.kinds import fields, refs
+from topolog.core.netpol import policy as netpol_policy
 
 KIND = "Pod"
 NAMESPACED = True
@@ -44,7 +45,20 @@ def metadata(obj: fields.Obj) -> dict[str, Any]:
         "IP": str(st_.get("podIP") or ""),
         "Status": _status(obj).reason,
         "Phase": str(st_.get("phase") or "Pending"),
+        "ContainerPorts": _container_ports(obj),
     }
+
+
+def _container_ports(obj: fields.Obj) -> list[dict[str, Any]]:
+    """Declared ports, so named NetworkPolicy ports can be resolved from the graph alone."""
+    try:
+        declared = netpol_policy.container_ports(fields.spec(obj))
+    except netpol_policy.NetpolError:
+        return []
+    return [
+        {"Name": cp.name or "", "ContainerPort": cp.port, "Protocol": cp.protocol.value}
+        for cp in declared
+    ]
 
 
 def status(obj: fields.Obj, now: float) -> st.Status:

@@ -139,7 +139,27 @@ def test_metadata_has_skydives_node_ip_and_status() -> None:
         "IP": "10.1.2.3",
         "Status": "Running",
         "Phase": "Running",
+        "ContainerPorts": [],
     }
+
+
+def test_metadata_keeps_declared_ports_for_named_policy_ports() -> None:
+    spec = {
+        "containers": [{"name": "web", "ports": [{"name": "http", "containerPort": 9080}]}],
+        "initContainers": [
+            {
+                "name": "proxy",
+                "restartPolicy": "Always",
+                "ports": [{"name": "dns", "containerPort": 53, "protocol": "UDP"}],
+            },
+            {"name": "setup", "ports": [{"name": "ignored", "containerPort": 1}]},
+        ],
+    }
+    obj = _pod("Running", conditions=READY, spec=spec)
+    assert pod.metadata(obj)["ContainerPorts"] == [
+        {"Name": "http", "ContainerPort": 9080, "Protocol": "TCP"},
+        {"Name": "dns", "ContainerPort": 53, "Protocol": "UDP"},
+    ]
 
 
 def _names(references: list[refs.Reference], kind: str) -> dict[str, tuple[bool, refs.End | None]]:
