@@ -27,6 +27,19 @@ log = logging.getLogger(__name__)
 Batch = tuple[int, list[events.Event]]
 
 
+#: Most Sync events kept for one revision.
+_SYNC_CACHE = 64
+
+
+def _visibility_key(vis: events.Visibility) -> object:
+    """``vis`` itself when hashable (equal filters share), else its identity."""
+    try:
+        hash(vis)
+    except TypeError:
+        return id(vis)
+    return vis
+
+
 class Overflow(Exception):
     """The subscriber fell too far behind (or the hub lost the feed): resync."""
 
@@ -80,6 +93,8 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self.mirror = Mirror()
         self.ready = False
+        #: (revision, visibility) → Sync event; only entries of the current revision.
+        self._syncs: dict[tuple[int, object], events.Event] = {}
 
     @property
     def revision(self) -> int:
@@ -154,10 +169,29 @@ class Hub:
                 await self._reload()
 
     def publish(self, revision: int, transitions: list[Transition]) -> None:
+        # Rendered once per distinct visibility, not once per subscriber: many streams
+        # share a filter (1,000 dashboards on one namespace), and rendering is the cost.
+        rendered: dict[object, list[events.Event]] = {}
         for sub in list(self._subscribers):
-            batch = events.render(transitions, sub.vis)
+            key = _visibility_key(sub.vis)
+            batch = rendered.get(key)
+            if batch is None:
+                batch = rendered[key] = events.render(transitions, sub.vis)
             if batch and not sub.offer(revision, batch):
                 self._subscribers.discard(sub)
+
+    def sync(self, vis: events.Visibility) -> events.Event:
+        """The ``Sync`` event of the live graph for ``vis``, computed once per revision
+        and visibility (subscribers that connect together share it)."""
+        key = (self.mirror.revision, _visibility_key(vis))
+        cached = self._syncs.get(key)
+        if cached is None:
+            if self._syncs and next(iter(self._syncs))[0] != self.mirror.revision:
+                self._syncs.clear()
+            if len(self._syncs) >= _SYNC_CACHE:
+                self._syncs.pop(next(iter(self._syncs)))
+            cached = self._syncs[key] = events.sync(self.mirror, vis)
+        return cached
 
     async def _reload(self) -> None:
         for sub in list(self._subscribers):

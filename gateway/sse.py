@@ -93,7 +93,7 @@ async def _plan(
         ) from exc
     except OutsideHotWindow as exc:
         raise StreamError(f"{exc}; ask for a later time", gone=True) from exc
-    return Plan(sub, initial=(events.sync(hub.mirror, sub.vis), str(head)))
+    return Plan(sub, initial=(hub.sync(sub.vis), str(head)))
 
 
 def encode(event: events.Event, event_id: str | None) -> ServerSentEvent:

@@ -69,6 +69,8 @@ async def _pipeline(scenario: str, options: Options) -> stats.Result:
         synced, loaded = await sync.run(st, options.pods)
         parts: list[stats.Result] = [synced]
         seq = 1
+        if every or scenario == "memory":
+            parts.append(await memory.run(st, when="after-sync"))
         if every or scenario == "queries":
             parts.append(await queries.run(st, loaded))
         if every or scenario in ("churn", "memory"):
@@ -77,7 +79,7 @@ async def _pipeline(scenario: str, options: Options) -> stats.Result:
             )
             parts.append({**churned, "pods": options.pods})
         if every or scenario == "memory":
-            parts.append(await memory.run(st))
+            parts.append(await memory.run(st, when="after-churn"))
         if every or scenario == "fanout":
             fanned, seq = await fanout.run(
                 st, subscribers=options.subscribers, seconds=options.seconds, first_seq=seq

@@ -1,6 +1,7 @@
 """Scenario ``memory``: Redis bytes per node and per edge (history included), stage RSS.
 
-Flows in: a loaded stack (after churn, so elements have several versions).
+Flows in: a loaded stack, and when it is measured (``after-sync``: one version per
+element; ``after-churn``: with the history of updated and deleted elements).
 Flows out: the projection's bytes (sum of ``MEMORY USAGE <key> SAMPLES 0`` over its
 keys) split by key family into node keys (``nh:``, ``nv``, ``ix:``, ``nodes``) and edge
 keys (``eh:``, ``ev``, ``out:``, ``in:``, ``edges``); the shared keys (feed, ``ends``,
@@ -26,7 +27,7 @@ def family(name: str) -> str:
     return "shared"
 
 
-async def run(stack: stacks.Stack) -> stats.Result:
+async def run(stack: stacks.Stack, *, when: str) -> stats.Result:
     client = stack.redis
     assert client is not None
     prefix = stack.keys.prefix
@@ -56,6 +57,7 @@ async def run(stack: stacks.Stack) -> stats.Result:
     total = sum(sizes.values())
     return {
         "scenario": "memory",
+        "when": when,
         "nodes": nodes,
         "edges": edges,
         "node_versions": node_versions,
@@ -65,6 +67,7 @@ async def run(stack: stacks.Stack) -> stats.Result:
         "bytes_per_node": round(sizes["node"] / max(nodes, 1) + share),
         "bytes_per_edge": round(sizes["edge"] / max(edges, 1) + share),
         "bytes_per_element": round(total / max(nodes + edges, 1)),
+        "bytes_per_version": round(total / max(node_versions + edge_versions, 1)),
         "redis_used_memory": int(info["used_memory"]),
         **{f"rss_{name}_bytes": rss for name, rss in stack.rss().items()},
     }

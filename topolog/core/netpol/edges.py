@@ -20,7 +20,8 @@ Invariants of ``NetpolGraph``:
 - ``_ns_hits[ns]`` maps each policy with namespaceSelector peers to which of its namespace
   selectors match ``ns`` (only policies with at least one hit), for every known namespace
   (declared, or holding pods).
-An event therefore re-evaluates only the pairs it can change: a pod event the policies of its
+An event therefore re-evaluates only the pairs it can change: a pod event that changes what
+policies see of the pod (uid, labels, IPs, container ports; not its status) the policies of its
 namespace, those whose namespace selectors match its namespace and those with peer-less rules
 or ipBlock peers; a policy event the pods found through the label indexes; a namespace event
 the policies whose namespace selectors change their verdict on it, for its pods.
@@ -126,6 +127,20 @@ def _is_global(policy: np.Policy) -> bool:
     )
 
 
+def _same_to_policies(a: np.Pod, b: np.Pod) -> bool:
+    """Whether policies see no difference between two versions of a pod (same key).
+
+    ``pair_edges`` reads a pod's uid (edge ids), labels (selectors), IPs (ipBlock peers)
+    and container ports (named ports), nothing else.
+    """
+    return (
+        a.uid == b.uid
+        and a.ips == b.ips
+        and a.container_ports == b.container_ports
+        and a.labels == b.labels
+    )
+
+
 class NetpolGraph:
     """The networkpolicy edges of a live cluster, kept up to date one event at a time."""
 
@@ -189,7 +204,11 @@ class NetpolGraph:
     def apply_pod(self, obj: Mapping[str, Any]) -> EdgeDelta:
         pod = np.parse_pod(obj)
         key = pod.key
-        if key in self._pods:
+        old = self._pods.get(key)
+        if old is not None and _same_to_policies(old, pod):
+            # Most pod events change only status (restarts, readiness): no pair can change.
+            return EdgeDelta()
+        if old is not None:
             self._unindex_pod(key)
         self._pods[key] = pod
         self._pods_by_ns[pod.namespace].add(key)

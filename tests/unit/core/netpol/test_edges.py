@@ -286,6 +286,41 @@ def test_events_evaluate_only_the_pairs_the_indexes_point_at(
     assert len(calls) == 10 and {p for p, _ in calls} == {"ns0/from-ns1"}
 
 
+def test_a_status_only_pod_event_evaluates_no_pair_but_a_label_change_does(
+    shop: edges.NetpolGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.apply_policy(
+        objects.policy(
+            "shop",
+            "db",
+            {
+                "podSelector": {"matchLabels": {"app": "db"}},
+                "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}],
+            },
+        )
+    )
+    before = shop.edges()
+    calls: list[str] = []
+    real = edges.pair_edges
+
+    def counting(pol: np.Policy, pod: np.Pod, labels: Any) -> Any:
+        calls.append(pod.ref)
+        return real(pol, pod, labels)
+
+    monkeypatch.setattr(edges, "pair_edges", counting)
+    restarted = objects.pod("shop", "web", {"app": "web"}, ip="10.0.0.1")
+    restarted["status"]["phase"] = "Running"
+    restarted["status"]["containerStatuses"] = [{"name": "main", "restartCount": 3}]
+    assert not shop.apply_pod(restarted)
+    assert calls == [] and shop.edges() == before
+
+    moved = shop.apply_pod(objects.pod("shop", "web", {"app": "web"}, ip="10.0.1.1"))
+    assert calls == ["shop/web"]
+    assert [
+        graph.edge_id("uid-np-shop-db", "uid-pod-shop-web", "networkpolicy", "ingress", "end")
+    ] == moved.removed
+
+
 # --- incremental == from scratch, for any sequence of events -----------------------------------
 
 _EVENT = st.one_of(

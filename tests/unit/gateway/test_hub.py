@@ -1,0 +1,84 @@
+"""The hub's fan-out: every subscriber gets its batch; equal visibilities share the work."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from gateway import events, hub
+from gateway.memory_backend import MemoryBackend
+from gateway.scope import Scope
+from topolog.core import query
+
+
+def visibility(gremlin: str) -> events.Visibility:
+    return events.Visibility(Scope(), query.element_filter(query.parse(gremlin)))
+
+
+async def loaded(backend: MemoryBackend) -> hub.Hub:
+    h = hub.Hub(backend, block_s=0.05)
+    await h.start()
+    await until(lambda: h.ready)
+    return h
+
+
+async def until(check: Any) -> None:
+    for _ in range(500):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def test_subscribers_with_one_filter_share_one_rendering_and_all_get_the_batch(
+    backend: MemoryBackend, graph_builders: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    g = graph_builders
+    h = await loaded(backend)
+    renders: list[events.Visibility] = []
+    real = events.render
+
+    def counting(transitions: Any, vis: events.Visibility) -> list[events.Event]:
+        renders.append(vis)
+        return real(transitions, vis)
+
+    monkeypatch.setattr(events, "render", counting)
+    shop = [
+        h.subscribe(visibility("G.V().Has('K8s.Namespace', 'shop')"), limit=100) for _ in range(3)
+    ]
+    other = h.subscribe(visibility("G.V().Has('K8s.Namespace', 'other')"), limit=100)
+    await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("api", "pod", "api", "shop"))))
+    batches = [await asyncio.wait_for(sub.get(), 5) for sub in shop]
+    assert len(renders) == 2  # one per distinct filter, not one per subscriber
+    assert all(b == batches[0] for b in batches)
+    assert [e.name for e in batches[0][1]] == ["NodeAdded"]
+    assert other.start == shop[0].start
+    await h.stop()
+
+
+async def test_the_sync_event_is_computed_once_per_revision_and_filter(
+    backend: MemoryBackend, graph_builders: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    g = graph_builders
+    h = await loaded(backend)
+    syncs: list[int] = []
+    real = events.sync
+
+    def counting(mirror: Any, vis: events.Visibility) -> events.Event:
+        syncs.append(mirror.revision)
+        return real(mirror, vis)
+
+    monkeypatch.setattr(events, "sync", counting)
+    vis = visibility("G.V().Has('K8s.Namespace', 'shop')")
+    first = h.sync(vis)
+    assert h.sync(visibility("G.V().Has('K8s.Namespace', 'shop')")) is first
+    assert len(syncs) == 1
+    await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("api", "pod", "api", "shop"))))
+    await until(lambda: h.revision != syncs[0])
+    later = h.sync(vis)
+    assert len(syncs) == 2
+    assert "api" in {n["ID"] for n in later.data["Nodes"]}
+    assert "api" not in {n["ID"] for n in first.data["Nodes"]}
+    await h.stop()
