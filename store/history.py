@@ -78,9 +78,9 @@ class History:
                 ends = (edge.parent, edge.child)
                 self._upsert(Kind.EDGE, edge.id, edge.to_dict(), ends, change, t, out)
             elif change.op is graph.Op.NODE_DELETE:
-                self._delete(Kind.NODE, change.id, change.source, t, out)
+                self._delete(Kind.NODE, change.id, t, out)
             elif change.op is graph.Op.EDGE_DELETE:
-                self._delete(Kind.EDGE, change.id, change.source, t, out)
+                self._delete(Kind.EDGE, change.id, t, out)
         if position is not None:
             self.hwm[position.stream] = position.offset
         if not out:
@@ -148,7 +148,6 @@ class History:
         self,
         kind: Kind,
         element_id: str,
-        source: graph.Source | None,
         t: int,
         out: list[dict[str, Any]],
     ) -> None:
@@ -157,7 +156,7 @@ class History:
             return
         if kind is Kind.NODE:
             for edge_id in sorted(self.incident.get(element_id, ())):
-                self._delete(Kind.EDGE, edge_id, source, t, out)
+                self._delete(Kind.EDGE, edge_id, t, out)
         elif current.ends is not None:
             self._unlink(element_id, current.ends)
         start, _, _ = self._next_start(kind, element_id, t)

@@ -94,6 +94,10 @@ class Projector:
     ) -> None:
         await self.stop()
 
+    def request_stop(self) -> None:
+        """Make ``run()`` return after the batch in hand is applied and committed."""
+        self._stopping.set()
+
     async def stop(self) -> None:
         self._stopping.set()
         if self._started:

@@ -70,8 +70,10 @@ class Trimmer:
         self._batch = batch
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def __aenter__(self) -> Trimmer:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="store-trimmer")
         return self
 
@@ -83,9 +85,15 @@ class Trimmer:
     ) -> None:
         await self.stop()
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """Let the current step finish (never cut a Redis call in half), then end."""
         task, self._task = self._task, None
-        if task is not None:
+        self._stopping.set()
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_s)
+        except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -95,8 +103,9 @@ class Trimmer:
         return await trim(self._client, self._keys, cutoff=cutoff, batch=self._batch)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             done = await self.once()
             if done.history or done.feed:
                 log.info("trimmed %d versions and %d feed entries", done.history, done.feed)
-            await asyncio.sleep(self._interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval_s)

@@ -10,11 +10,9 @@ topic, printing a JSON summary; ``trim`` runs one retention pass.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
-from collections.abc import Coroutine
 from typing import Any
 
 import orjson
@@ -60,7 +58,7 @@ def projector_command(log_level: str = typer.Option("INFO", "--log-level")) -> N
     """Consume the graph topic into Redis (at-least-once, idempotent), trimming history."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings, kafka, redis_url = _resolve()
-    asyncio.run(_until_signal(_project(settings, kafka, redis_url)))
+    asyncio.run(_project(settings, kafka, redis_url))
 
 
 async def _project(settings: Settings, kafka: str, redis_url: str) -> None:
@@ -91,6 +89,10 @@ async def _project(settings: Settings, kafka: str, redis_url: str) -> None:
                 batch_records=conf.batch_records,
             ) as running,
         ):
+            # SIGTERM/SIGINT end the loop between batches: nothing is cut half-way.
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, running.request_stop)
             await running.run()
     finally:
         await client.aclose()
@@ -157,13 +159,3 @@ async def _trim(redis_url: str) -> dict[str, int]:
     finally:
         await client.aclose()
     return {"cutoff": cutoff, "versions": done.history, "feed": done.feed, "steps": done.steps}
-
-
-async def _until_signal(main: Coroutine[Any, Any, None]) -> None:
-    """Run ``main``; SIGTERM/SIGINT cancel it (the projector commits what it applied)."""
-    task = asyncio.ensure_future(main)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
