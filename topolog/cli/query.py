@@ -62,7 +62,8 @@ def _answer(response: httpx.Response) -> bytes:
     raise _fail(f"{response.status_code}: {message}{where}", 1)
 
 
-def _request(method: str, path: str, *, url: str | None, token: str | None, **kw: Any) -> bytes:
+def request(method: str, path: str, *, url: str | None, token: str | None, **kw: Any) -> bytes:
+    """One gateway call for a CLI command: the body, or exit 1 (error answer) / 2 (no gateway)."""
     try:
         with _client(url, token) as client:
             return _answer(client.request(method, path, **kw))
@@ -70,7 +71,7 @@ def _request(method: str, path: str, *, url: str | None, token: str | None, **kw
         raise _fail(f"cannot reach the gateway: {exc}", 2) from exc
 
 
-def _print(raw: bytes) -> None:
+def print_json(raw: bytes) -> None:
     sys.stdout.buffer.write(raw.rstrip(b"\n") + b"\n")
     sys.stdout.flush()
 
@@ -85,7 +86,7 @@ def query_command(
     text = gremlin
     if at is not None:
         text = _with_at(gremlin, at)
-    _print(_request("POST", "/api/topology", url=url, token=token, json={"GremlinQuery": text}))
+    print_json(request("POST", "/api/topology", url=url, token=token, json={"GremlinQuery": text}))
 
 
 def _with_at(gremlin: str, at: str) -> str:
@@ -107,8 +108,8 @@ def rootcause_command(
 ) -> None:
     """Print why a node is DOWN: its root causes and the events that produced them."""
     params = {"at": at} if at is not None else {}
-    _print(
-        _request("GET", f"/api/v1/nodes/{node_id}/rootcause", url=url, token=token, params=params)
+    print_json(
+        request("GET", f"/api/v1/nodes/{node_id}/rootcause", url=url, token=token, params=params)
     )
 
 
@@ -118,7 +119,7 @@ def at_command(
     token: str = typer.Option(None, "--token", help=TOKEN_HELP),
 ) -> None:
     """Print the whole graph at a time: {"Nodes": [...], "Edges": [...]}."""
-    _print(_request("GET", "/api/topology", url=url, token=token, params={"at": time}))
+    print_json(request("GET", "/api/topology", url=url, token=token, params={"at": time}))
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str | None, Any]]:
@@ -171,7 +172,7 @@ def watch_command(
                         if event == "Resync":
                             last_id = None  # start over from a fresh sync
                         if as_json:
-                            _print(orjson.dumps({"event": event, "id": event_id, "data": data}))
+                            print_json(orjson.dumps({"event": event, "id": event_id, "data": data}))
                         else:
                             console.print(_describe(event, event_id, data), highlight=False)
                 params.pop("since", None)  # reconnect with Last-Event-ID, not since

@@ -33,12 +33,29 @@ def register(app: typer.Typer) -> None:
 
 
 def reach_command(
-    manifests_dir: Path = typer.Option(
-        ..., "--manifests", help="Directory (or file) of Kubernetes manifests (YAML or JSON)."
+    manifests_dir: Path | None = typer.Option(
+        None,
+        "--manifests",
+        help="Offline: a directory (or file) of Kubernetes manifests (YAML or JSON).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the matrix as JSON."),
+    src: str | None = typer.Option(None, "--from", help="Live: source pod, namespace/name."),
+    dst: str | None = typer.Option(None, "--to", help="Live: destination pod, namespace/name."),
+    port: int | None = typer.Option(None, "--port", help="Live: destination port."),
+    protocol: str = typer.Option("TCP", "--protocol", help="Live: TCP, UDP or SCTP."),
+    at: str | None = typer.Option(None, "--at", help="Live: at a past time."),
+    url: str | None = typer.Option(None, "--url", help="Gateway URL (default: settings)."),
+    token: str | None = typer.Option(None, "--token", help="Bearer token (default: settings)."),
 ) -> None:
-    """Compute which pods may connect to which, on which ports, under the NetworkPolicies."""
+    """Which pods may connect to which: offline over manifests (--manifests, the whole
+    matrix), or live over the gateway's graph (--from/--to/--port, with the deciding
+    policies)."""
+    if manifests_dir is None:
+        if src is None or dst is None or port is None:
+            typer.echo("error: give --manifests DIR, or --from, --to and --port", err=True)
+            raise typer.Exit(code=2)
+        _live(src, dst, port, protocol, at=at, url=url, token=token)
+        return
     try:
         inv = inventory.build(manifests.load([manifests_dir]))
     except (manifests.ManifestError, np.NetpolError) as exc:
@@ -50,6 +67,25 @@ def reach_command(
         sys.stdout.flush()
         return
     _print_table(inv, connections)
+
+
+def _live(
+    src: str,
+    dst: str,
+    port: int,
+    protocol: str,
+    *,
+    at: str | None,
+    url: str | None,
+    token: str | None,
+) -> None:
+    """Ask the gateway (``GET /api/v1/reach``) and print its JSON verdict."""
+    from topolog.cli import query
+
+    params: dict[str, str | int] = {"from": src, "to": dst, "port": port, "protocol": protocol}
+    if at is not None:
+        params["at"] = at
+    query.print_json(query.request("GET", "/api/v1/reach", url=url, token=token, params=params))
 
 
 def report(inv: inventory.Inventory, connections: list[reach.Connection]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from topolog.core import manifests
@@ -313,3 +314,23 @@ def test_security_reviewer_asks_can_productpage_reach_reviews(gateway: str) -> N
     denied = ask(ratings, details, 9080)
     assert not denied["allowed"]
     assert "default/deny" in denied["ingress"]["isolating"]
+    # The same question from the CLI.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "topolog.cli.main",
+            "reach",
+            "--from",
+            productpage,
+            "--to",
+            reviews,
+            "--port",
+            "9080",
+            "--url",
+            gateway,
+        ],
+        capture_output=True,
+        check=True,
+    )
+    assert orjson.loads(out.stdout)["allowed"] is True

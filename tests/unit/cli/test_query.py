@@ -107,3 +107,28 @@ def test_rootcause_and_at(gateway_url: str) -> None:
 def test_sse_lines_parse_into_events_skipping_heartbeats() -> None:
     lines = [": ping", "event: NodeAdded", "id: 3.0", 'data: {"ID": "x"}', "", ": ping", ""]
     assert list(query_cli.parse_sse(iter(lines))) == [("NodeAdded", "3.0", {"ID": "x"})]
+
+
+def test_live_reach_needs_both_pods_and_a_port() -> None:
+    result = runner.invoke(app, ["reach", "--from", "default/a", "--port", "80"])
+    assert result.exit_code == 2
+    assert "--to" in result.output
+
+
+def test_live_reach_of_an_unknown_pod_is_an_error_answer(gateway_url: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "reach",
+            "--from",
+            "default/nope",
+            "--to",
+            "default/nada",
+            "--port",
+            "80",
+            "--url",
+            gateway_url,
+        ],
+    )
+    assert result.exit_code == 1
+    assert "404" in result.output
