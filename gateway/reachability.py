@@ -9,9 +9,9 @@ The edges are ``topolog.core.netpol.edges.pair_edges``' output, so the semantics
 ``PolicyPoint: begin`` edge to it, and a connection is let through by those of them that
 also have a ``PolicyPoint: end`` edge to the peer whose ``PolicyPorts`` cover the port
 (the end edge's ports are those of exactly the rules whose peers match the peer).
-A named port (``:http``) resolves against the destination pod's ``ContainerPorts``
-(``Metadata.K8s.ContainerPorts``); one the destination does not declare is listed under ``unresolved`` and
-does not open anything.
+A named port (``:http``) resolves against the destination pod's declared ports
+(``Metadata.K8s.ContainerPorts``); one the destination does not declare is listed under
+``unresolved`` and does not open anything.
 """
 
 from __future__ import annotations
