@@ -53,13 +53,17 @@ def extra_policy(i: int, namespace: str, app: str) -> dict[str, Any]:
 Objs = list[dict[str, Any]]
 
 
-def objects(pods: int, policies: int) -> tuple[Objs, Objs, Objs]:
-    """(namespaces, pods, policies) of the simulator, policies topped up to ``policies``."""
+def objects(pods: int, policies: int | None = None) -> tuple[Objs, Objs, Objs]:
+    """(namespaces, pods, policies) of the simulator, policies cut or topped up to
+    ``policies`` (None: the simulator's own)."""
     sim = simulate.Simulator(seed=7, pods=pods, now=time.time())
     objs = [e.object for e in sim.initial()]
     namespaces = [o for o in objs if o["kind"] == "Namespace"]
     pod_objs = [o for o in objs if o["kind"] == "Pod"]
-    policy_objs = [o for o in objs if o["kind"] == "NetworkPolicy"][:policies]
+    policy_objs = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    if policies is None:
+        return namespaces, pod_objs, policy_objs
+    policy_objs = policy_objs[:policies]
     rng = random.Random(7)
     i = 0
     while len(policy_objs) < policies:

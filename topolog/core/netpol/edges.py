@@ -22,9 +22,10 @@ Invariants of ``NetpolGraph``:
   (declared, or holding pods).
 An event therefore re-evaluates only the pairs it can change: a pod event that changes what
 policies see of the pod (uid, labels, IPs, container ports; not its status) the policies of its
-namespace, those whose namespace selectors match its namespace and those with peer-less rules
-or ipBlock peers; a policy event the pods found through the label indexes; a namespace event
-the policies whose namespace selectors change their verdict on it, for its pods.
+namespace, those whose namespace selectors match its namespace, those with peer-less rules and
+those with an ipBlock peer whose CIDR contains one of its IPs (``_by_cidr``); a policy event
+the pods found through the label indexes; a namespace event the policies whose namespace
+selectors change their verdict on it, for its pods.
 """
 
 from __future__ import annotations
@@ -118,13 +119,19 @@ def _namespace_selectors(policy: np.Policy) -> tuple[selectors.Selector, ...]:
     return tuple(p.namespace_selector for p in policy.peers() if p.namespace_selector is not None)
 
 
-def _is_global(policy: np.Policy) -> bool:
-    """Whether the policy's peers can match pods anywhere regardless of namespace labels."""
-    return any(
-        rule.peers is None or any(p.ip_block is not None for p in rule.peers)
-        for d in np.DIRECTIONS
-        for rule in policy.rules(d)
-    )
+def _is_peerless(policy: np.Policy) -> bool:
+    """Whether a rule of the policy has no peers (it lets every pod in or out)."""
+    return any(rule.peers is None for d in np.DIRECTIONS for rule in policy.rules(d))
+
+
+def _ip_blocks(policy: np.Policy) -> set[np.IPNetwork]:
+    return {p.ip_block.cidr for p in policy.peers() if p.ip_block is not None}
+
+
+def _network_of(ip: np.IPAddress, prefixlen: int) -> int:
+    """The address of ``ip``'s network of that prefix length, as an integer."""
+    host_bits = ip.max_prefixlen - prefixlen
+    return int(ip) >> host_bits << host_bits
 
 
 def _same_to_policies(a: np.Pod, b: np.Pod) -> bool:
@@ -155,7 +162,11 @@ class NetpolGraph:
         self._policies: dict[_Key, np.Policy] = {}
         self._policies_by_ns: dict[str, set[_Key]] = defaultdict(set)
         self._ns_selecting: set[_Key] = set()
-        self._global: set[_Key] = set()
+        # Policies whose peers match pods wherever they live: peer-less rules (every pod),
+        # and ipBlock peers, indexed by CIDR — (IP version, prefix length) → network → keys —
+        # so a pod event looks up only the blocks containing its IPs, not every such policy.
+        self._peerless: set[_Key] = set()
+        self._by_cidr: dict[tuple[int, int], dict[int, set[_Key]]] = {}
         self._ns_hits: dict[str, dict[_Key, tuple[bool, ...]]] = {}
         self._pairs: dict[tuple[_Key, _Key], dict[str, graph.Edge]] = {}
         self._policy_pods: dict[_Key, set[_Key]] = defaultdict(set)
@@ -184,8 +195,11 @@ class NetpolGraph:
             self._unindex_policy(key)
         self._policies[key] = pol
         self._policies_by_ns[pol.namespace].add(key)
-        if _is_global(pol):
-            self._global.add(key)
+        if _is_peerless(pol):
+            self._peerless.add(key)
+        for cidr in _ip_blocks(pol):
+            by_network = self._by_cidr.setdefault((cidr.version, cidr.prefixlen), {})
+            by_network.setdefault(int(cidr.network_address), set()).add(key)
         ns_sels = _namespace_selectors(pol)
         if ns_sels:
             self._ns_selecting.add(key)
@@ -218,7 +232,8 @@ class NetpolGraph:
         policies = (
             self._policies_by_ns.get(pod.namespace, set())
             | self._ns_hits[pod.namespace].keys()
-            | self._global
+            | self._peerless
+            | self._policies_by_ip(pod.ips)
             | self._pod_policies.get(key, set())
         )
         return self._recompute((p, key) for p in policies)
@@ -343,10 +358,26 @@ class NetpolGraph:
                             out |= self._pods_matching(ns, peer.pod_selector)
         return out
 
+    def _policies_by_ip(self, ips: Iterable[np.IPAddress]) -> set[_Key]:
+        """Policies with an ipBlock peer whose CIDR contains one of ``ips`` (excepts
+        not applied: ``pair_edges`` decides)."""
+        out: set[_Key] = set()
+        for (version, prefixlen), by_network in self._by_cidr.items():
+            for ip in ips:
+                if ip.version == version:
+                    out |= by_network.get(_network_of(ip, prefixlen), set())
+        return out
+
     def _unindex_policy(self, key: _Key) -> None:
         pol = self._policies[key]
         self._discard(self._policies_by_ns, pol.namespace, key)
-        self._global.discard(key)
+        self._peerless.discard(key)
+        for cidr in _ip_blocks(pol):
+            self._discard(
+                self._by_cidr[(cidr.version, cidr.prefixlen)], int(cidr.network_address), key
+            )
+            if not self._by_cidr[(cidr.version, cidr.prefixlen)]:
+                del self._by_cidr[(cidr.version, cidr.prefixlen)]
         if key in self._ns_selecting:
             self._ns_selecting.discard(key)
             for hits in self._ns_hits.values():

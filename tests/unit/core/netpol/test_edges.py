@@ -321,6 +321,60 @@ def test_a_status_only_pod_event_evaluates_no_pair_but_a_label_change_does(
     ] == moved.removed
 
 
+def test_a_pod_event_evaluates_ip_block_policies_only_when_a_cidr_contains_its_ip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    g = edges.NetpolGraph()
+    for i in range(20):
+        g.apply_policy(
+            objects.policy(
+                f"ns{i}",
+                "egress-out",
+                {
+                    "podSelector": {"matchLabels": {"app": "nothing"}},
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [{"ipBlock": {"cidr": f"192.168.{i}.0/24"}}]}],
+                },
+            )
+        )
+    g.apply_policy(
+        objects.policy(
+            "ns0",
+            "wide",
+            {
+                "podSelector": {"matchLabels": {"app": "nothing"}},
+                "ingress": [
+                    {"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}]}
+                ],
+            },
+        )
+    )
+    calls: list[str] = []
+    real = edges.pair_edges
+
+    def counting(pol: np.Policy, pod: np.Pod, labels: Any) -> Any:
+        calls.append(pol.ref)
+        return real(pol, pod, labels)
+
+    monkeypatch.setattr(edges, "pair_edges", counting)
+    g.apply_pod(objects.pod("other", "a", {"app": "a"}, ip="172.16.0.1"))
+    assert calls == []  # 21 ipBlock policies, none containing the IP
+
+    g.apply_pod(objects.pod("other", "b", {"app": "b"}, ip="192.168.7.9"))
+    assert calls == ["ns7/egress-out"]
+
+    calls.clear()
+    in_except = g.apply_pod(objects.pod("other", "c", {"app": "c"}, ip="10.1.2.3"))
+    assert calls == ["ns0/wide"] and not in_except  # a candidate, but excepted
+
+    calls.clear()
+    let_in = g.apply_pod(objects.pod("other", "d", {"app": "d"}, ip="10.2.2.3"))
+    assert calls == ["ns0/wide"]
+    assert [(e.parent, e.metadata["PolicyPoint"]) for e in let_in.added] == [
+        ("uid-np-ns0-wide", "end")
+    ]
+
+
 # --- incremental == from scratch, for any sequence of events -----------------------------------
 
 _EVENT = st.one_of(
