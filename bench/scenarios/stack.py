@@ -64,6 +64,15 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Stack:
     """One isolated pipeline: use as ``async with Stack(...) as stack``."""
@@ -217,6 +226,10 @@ class Stack:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each process of the stack (Redis included)."""
+        return {name: cpu_seconds(p.pid) for name, p in self.procs.items()}
 
     def rss(self) -> dict[str, int]:
         return {name: rss_bytes(p.pid) for name, p in self.procs.items() if name != "redis"}

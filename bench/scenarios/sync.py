@@ -67,11 +67,13 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
     ) as publisher:
         await publisher.publish([probe])
         await stack.wait_counts(warm_nodes, warm_edges, limit_s=180)
+        cpu_before = stack.cpu()
         began = time.perf_counter()
         await publisher.publish(envs)
         published = time.perf_counter()
     done = await stack.wait_counts(nodes, edges, limit_s=max(300.0, len(envs) / 200))
     seconds = done - began
+    cpu = {name: round(used - cpu_before.get(name, 0.0), 2) for name, used in stack.cpu().items()}
     result: stats.Result = {
         "scenario": "sync",
         "pods": pods,
@@ -85,5 +87,8 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
         "publish_seconds": round(published - began, 2),
         "publish_events_per_s": stats.rate(len(envs), published - began),
         "mean_envelope_bytes": round(sum(len(e.to_json()) for e in envs) / len(envs)),
+        # CPU seconds each stage used during the sync: on 2 cores, what bounds the rate.
+        **{f"cpu_s_{name}": used for name, used in cpu.items()},
+        "cpu_s_pipeline": round(sum(cpu.values()), 2),
     }
     return result, Loaded(sim, envs, nodes, edges, changes, time.time())
