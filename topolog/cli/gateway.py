@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import typer
 
+from topolog import tuning
+
 
 def register(app: typer.Typer) -> None:
     app.command("gateway")(gateway_command)
@@ -28,4 +30,6 @@ def gateway_command(
     settings = get_settings()
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     conf = settings.model_copy(update=updates)
-    uvicorn.run(create_app(conf), host=conf.host, port=conf.port, log_level=log_level)
+    app = create_app(conf)
+    tuning.tune_gc()  # the hub's mirror is a large long-lived object graph
+    uvicorn.run(app, host=conf.host, port=conf.port, log_level=log_level)

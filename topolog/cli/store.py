@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import typer
 
+from topolog import tuning
 from topolog.settings import Settings, get_settings
 
 
@@ -58,6 +59,7 @@ def projector_command(log_level: str = typer.Option("INFO", "--log-level")) -> N
     """Consume the graph topic into Redis (at-least-once, idempotent), trimming history."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings, kafka, redis_url = _resolve()
+    tuning.tune_gc()
     asyncio.run(_project(settings, kafka, redis_url))
 
 
