@@ -29,6 +29,16 @@ Direction = ast.Direction
 BATCH = 512
 """Ids per call to the view."""
 
+SELECTIVE_ENOUGH = 256
+"""Index look-ups stop once the candidate ids are this few (the filter does the rest)."""
+
+#: Indexed keys from usually few nodes per value to many (Name, labels, ..., Type).
+_RANKS = {"Name": 0, "K8s.Namespace": 2, "State": 3, "Type": 4}
+
+
+def _selectivity_rank(key: str) -> int:
+    return _RANKS.get(key, 1)  # K8s.Labels.<key>
+
 
 def evaluate(
     query: ast.Query, *, source: view.TimeTravel, now: float, limits: Limits = Limits()
@@ -143,7 +153,12 @@ class _Run:
             self.budget.spend(len(ids))
             return ids
         selected: set[str] | None = None
-        for key, values in plan:
+        for key, values in sorted(plan, key=lambda term: _selectivity_rank(term[0])):
+            if selected is not None and len(selected) <= SELECTIVE_ENOUGH:
+                # Every test is applied again to the fetched nodes (the start filter and
+                # the Has steps): reading a large index set (Type=pod: every pod) to
+                # intersect a few ids would cost more than filtering them.
+                break
             found: set[str] = set()
             for value in values:
                 found.update(self.graph.nodes_by_index(key, value))
