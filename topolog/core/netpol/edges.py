@@ -24,12 +24,13 @@ An event therefore re-evaluates only the pairs it can change: a pod event that c
 policies see of the pod (uid, labels, IPs, container ports; not its status) the policies of its
 namespace, those whose namespace selectors match its namespace, those with peer-less rules and
 those with an ipBlock peer whose CIDR contains one of its IPs (``_by_cidr``); a policy event
-the pods found through the label indexes; a namespace event the policies whose namespace
-selectors change their verdict on it, for its pods.
+the pods found through the label indexes and the IP index (``_pods_by_ip``); a namespace
+event the policies whose namespace selectors change their verdict on it, for its pods.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -159,6 +160,9 @@ class NetpolGraph:
         self._pods: dict[_Key, np.Pod] = {}
         self._pods_by_ns: dict[str, set[_Key]] = defaultdict(set)
         self._pods_by_label: dict[tuple[str, str, str], set[_Key]] = defaultdict(set)
+        # (IP version) → sorted (address as int, pod key) of every pod IP: a CIDR's pods
+        # are one bisected range.
+        self._pods_by_ip: dict[int, list[tuple[int, _Key]]] = defaultdict(list)
         self._policies: dict[_Key, np.Policy] = {}
         self._policies_by_ns: dict[str, set[_Key]] = defaultdict(set)
         self._ns_selecting: set[_Key] = set()
@@ -228,6 +232,8 @@ class NetpolGraph:
         self._pods_by_ns[pod.namespace].add(key)
         for k, v in pod.labels.items():
             self._pods_by_label[(pod.namespace, k, v)].add(key)
+        for ip in pod.ips:
+            bisect.insort(self._pods_by_ip[ip.version], (int(ip), key))
         self._know_namespace(pod.namespace)
         policies = (
             self._policies_by_ns.get(pod.namespace, set())
@@ -350,13 +356,22 @@ class NetpolGraph:
                     return set(self._pods)  # every pod is a peer
                 for peer in rule.peers:
                     if peer.ip_block is not None:
-                        out |= {k for k, p in self._pods.items() if p.ips}
+                        out |= self._pods_in(peer.ip_block.cidr)
                     elif peer.namespace_selector is None:
                         out |= self._pods_matching(pol.namespace, peer.pod_selector)
                     else:
                         for ns in self._namespaces_matching(peer.namespace_selector):
                             out |= self._pods_matching(ns, peer.pod_selector)
         return out
+
+    def _pods_in(self, cidr: np.IPNetwork) -> set[_Key]:
+        """Pods with an IP in ``cidr`` (excepts not applied: ``pair_edges`` decides)."""
+        by_ip = self._pods_by_ip.get(cidr.version, [])
+        first = int(cidr.network_address)
+        last = int(cidr.broadcast_address)
+        lo = bisect.bisect_left(by_ip, (first,))
+        hi = bisect.bisect_left(by_ip, (last + 1,))
+        return {key for _, key in by_ip[lo:hi]}
 
     def _policies_by_ip(self, ips: Iterable[np.IPAddress]) -> set[_Key]:
         """Policies with an ipBlock peer whose CIDR contains one of ``ips`` (excepts
@@ -388,6 +403,11 @@ class NetpolGraph:
         self._pods_by_ns[pod.namespace].discard(key)
         for k, v in pod.labels.items():
             self._discard(self._pods_by_label, (pod.namespace, k, v), key)
+        for ip in pod.ips:
+            by_ip = self._pods_by_ip[ip.version]
+            at = bisect.bisect_left(by_ip, (int(ip), key))
+            if at < len(by_ip) and by_ip[at] == (int(ip), key):
+                del by_ip[at]
 
     @staticmethod
     def _discard(index: dict[Any, set[Any]], key: Any, value: Any) -> None:

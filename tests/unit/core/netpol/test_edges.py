@@ -375,6 +375,47 @@ def test_a_pod_event_evaluates_ip_block_policies_only_when_a_cidr_contains_its_i
     ]
 
 
+def test_an_ip_block_policy_event_evaluates_only_the_pods_inside_its_cidr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    g = edges.NetpolGraph()
+    for i in range(50):
+        g.apply_pod(objects.pod("apps", f"p{i}", {"app": f"a{i}"}, ip=f"10.0.{i}.1"))
+    g.apply_pod(objects.pod("apps", "moved", {"app": "m"}, ip="10.0.3.7"))
+    g.apply_pod(objects.pod("apps", "moved", {"app": "m"}, ip="10.9.0.1"))  # left 10.0.3.0/24
+    g.delete_pod("apps", "p4")
+    calls: list[str] = []
+    real = edges.pair_edges
+
+    def counting(pol: np.Policy, pod: np.Pod, labels: Any) -> Any:
+        calls.append(pod.ref)
+        return real(pol, pod, labels)
+
+    monkeypatch.setattr(edges, "pair_edges", counting)
+    delta = g.apply_policy(
+        objects.policy(
+            "other",
+            "from-block",
+            {
+                "podSelector": {"matchLabels": {"app": "nothing"}},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"ipBlock": {"cidr": "10.0.2.0/23"}}]}],
+            },
+        )
+    )
+    assert sorted(calls) == ["apps/p2", "apps/p3"]  # not 50 pods
+    assert sorted(e.child for e in delta.added) == ["uid-pod-apps-p2", "uid-pod-apps-p3"]
+    calls.clear()
+    g.apply_policy(
+        objects.policy(
+            "other",
+            "gone",
+            {"podSelector": {}, "egress": [{"to": [{"ipBlock": {"cidr": "10.0.4.0/24"}}]}]},
+        )
+    )
+    assert calls == []  # p4 was deleted, "moved" left its old address
+
+
 # --- incremental == from scratch, for any sequence of events -----------------------------------
 
 _EVENT = st.one_of(
