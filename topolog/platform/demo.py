@@ -46,6 +46,9 @@ def rotate_secret(kubeconfig: Path | str, *, wait_for_pods: float = 60.0) -> boo
         if pods and all(p.status.phase == "Running" for p in pods):
             break
         time.sleep(1)
+    # Kubernetes timestamps have second resolution: rotate in a later second than the pods
+    # started, so "started before the secret changed" is unambiguous (as in the seed).
+    time.sleep(2)
     applier.delete(api_version="v1", kind="Secret", name="mysql-pass", namespace="default")
     applier.create(
         {
