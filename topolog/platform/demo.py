@@ -26,7 +26,19 @@ def demo_dir() -> Path:
 
 
 def load(kubeconfig: Path | str) -> list[str]:
-    return Applier(kubeconfig).apply(manifests.load([demo_dir()]))
+    """Apply the demo; Secrets only when missing, so a re-run does not undo the rotation."""
+    applier = Applier(kubeconfig)
+    core = applier.core()
+    existing = {
+        (s.metadata.namespace, s.metadata.name)
+        for s in core.list_namespaced_secret("default").items
+    }
+    items = [
+        m
+        for m in manifests.load([demo_dir()])
+        if m.object["kind"] != "Secret" or ("default", m.object["metadata"]["name"]) not in existing
+    ]
+    return applier.apply(items)
 
 
 def rotate_secret(kubeconfig: Path | str, *, wait_for_pods: float = 60.0) -> bool:
