@@ -73,7 +73,8 @@ def netpol_cost(pods: int, events: int = 500, module: Any = edges) -> stats.Resu
     namespaces, pod_objs, policy_objs = reach.objects(pods)
     extra = [
         global_policy(i, p["metadata"]["namespace"], p["metadata"]["labels"]["app"])
-        for i, p in enumerate(pod_objs[: max(1, len(policy_objs) // 3)])
+        # spread over the cluster like the simulator's own (~20 per namespace)
+        for i, p in enumerate(pod_objs[:: max(1, len(pod_objs) // max(1, len(policy_objs) // 3))])
     ]
     g = module.NetpolGraph()
     for o in namespaces:

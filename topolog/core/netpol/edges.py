@@ -227,13 +227,14 @@ class NetpolGraph:
             # Most pod events change only status (restarts, readiness): no pair can change.
             return EdgeDelta()
         if old is not None:
-            self._unindex_pod(key)
+            self._unindex_pod(key, ips=old.ips != pod.ips)
         self._pods[key] = pod
         self._pods_by_ns[pod.namespace].add(key)
         for k, v in pod.labels.items():
             self._pods_by_label[(pod.namespace, k, v)].add(key)
-        for ip in pod.ips:
-            bisect.insort(self._pods_by_ip[ip.version], (int(ip), key))
+        if old is None or old.ips != pod.ips:
+            for ip in pod.ips:
+                bisect.insort(self._pods_by_ip[ip.version], (int(ip), key))
         self._know_namespace(pod.namespace)
         policies = (
             self._policies_by_ns.get(pod.namespace, set())
@@ -398,12 +399,14 @@ class NetpolGraph:
             for hits in self._ns_hits.values():
                 hits.pop(key, None)
 
-    def _unindex_pod(self, key: _Key) -> None:
+    def _unindex_pod(self, key: _Key, *, ips: bool = True) -> None:
+        """Remove the pod from the indexes (from the IP index too unless ``ips`` is False:
+        a sorted list, whose insertions and removals move its tail)."""
         pod = self._pods[key]
         self._pods_by_ns[pod.namespace].discard(key)
         for k, v in pod.labels.items():
             self._discard(self._pods_by_label, (pod.namespace, k, v), key)
-        for ip in pod.ips:
+        for ip in pod.ips if ips else ():
             by_ip = self._pods_by_ip[ip.version]
             at = bisect.bisect_left(by_ip, (int(ip), key))
             if at < len(by_ip) and by_ip[at] == (int(ip), key):
