@@ -85,6 +85,9 @@ async def kafka_limits(bootstrap: str, *, records: int, record_bytes: int) -> st
         *("--bootstrap-server", bootstrap, "--topic", topic),
         *("--messages", str(records), "--timeout", "60000"),
     )
+    from bench.scenarios import stack
+
+    await stack.delete_topics(bootstrap, [topic])
     return {
         "kafka_raw_produce_events_per_s": parse_producer(produce),
         "kafka_raw_consume_events_per_s": parse_consumer(consume),

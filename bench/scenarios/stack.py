@@ -6,7 +6,8 @@ Flows out: a running ``Stack`` — ``topolog processor``, ``topolog projector`` 
 ``topolog gateway`` as subprocesses (each in a session of its own, logs in ``workdir``)
 over fresh topics, a fresh consumer group and a throwaway ``redis-server`` on a free
 loopback port (so memory figures and ``redis-benchmark`` touch nobody else's data).
-``stop()`` ends exactly the processes it started, by process group.
+``stop()`` ends exactly the processes it started, by process group; leaving the context
+also deletes the run's topics, and its working directory unless the run failed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from types import TracebackType
 
 import httpx
 import redis.asyncio as aioredis
+from aiokafka.admin import AIOKafkaAdminClient
 
 from processors import app as processors_app
 from producers import simulation
@@ -51,6 +53,19 @@ def kafka_bootstrap() -> str:
         eps = local.endpoints()
     assert eps is not None
     return eps.kafka
+
+
+async def delete_topics(bootstrap: str, topics: list[str]) -> None:
+    """Delete the topics a run created (ignoring those already gone)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [t for t in topics if t in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
 
 
 def rss_bytes(pid: int) -> int:
@@ -106,6 +121,14 @@ class Stack:
     def keys(self) -> Keys:
         return Keys(f"bench-{self.run}:")
 
+    def topics(self) -> list[str]:
+        """Every topic of this run (deleted at the end: the platform keeps topics forever)."""
+        env = self.stage_env()
+        names = ("RESOURCES", "GRAPH", "ALERTS", "DEADLETTER")
+        return [env[f"TOPOLOG_TOPIC_{n}"] for n in names] + [
+            processors_app.cluster_topic(env["TOPOLOG_PROCESSOR_APP_ID"])
+        ]
+
     def stage_env(self) -> dict[str, str]:
         return {
             "TOPOLOG_KAFKA_BOOTSTRAP": self.kafka,
@@ -141,6 +164,10 @@ class Stack:
         if self.redis is not None:
             await self.redis.aclose()
         self.stop()
+        if self.stages:
+            await delete_topics(self.kafka, self.topics())
+        if exc is None:
+            shutil.rmtree(self.workdir, ignore_errors=True)  # kept (logs) when it failed
 
     async def start(self) -> None:
         self.kafka = self.kafka or kafka_bootstrap()
