@@ -139,22 +139,23 @@ class Run:
 
     # -- progress and output ----------------------------------------------------------------
 
-    async def drained(self) -> bool:
-        """Whether the app committed the ends of the resources and cluster topics."""
-        group = self.app_id
-        topics = [self.settings.topic_resources, self.cluster_topic]
+    async def committed(self) -> dict[TopicPartition, int]:
+        """The app's committed offset of every partition it committed one for."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         try:
-            committed = await admin.list_consumer_group_offsets(group)
+            offsets = await admin.list_consumer_group_offsets(self.app_id)
         finally:
             await admin.close()
-        ends = await end_offsets(self.bootstrap, topics)
-        for tp, end in ends.items():
-            meta = committed.get(tp)
-            if end > (meta.offset if meta is not None and meta.offset >= 0 else 0):
-                return False
-        return True
+        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+    async def drained(self) -> bool:
+        """Whether the app committed the ends of the resources and cluster topics."""
+        committed = await self.committed()
+        ends = await end_offsets(
+            self.bootstrap, [self.settings.topic_resources, self.cluster_topic]
+        )
+        return all(end <= committed.get(tp, 0) for tp, end in ends.items())
 
     async def wait_members(self, count: int, *, within: float = 40.0) -> None:
         """Wait until ``count`` workers are in the app's group and it is stable."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 import pytest
@@ -22,10 +23,26 @@ from topolog.core import envelope
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 
+def _clusters() -> list[list[envelope.Envelope]]:
+    """The envelopes of each cluster, in the order its producer would publish them."""
+    return [
+        scenario.cluster("east", seed=21, pods=300, churn=60, with_demo=True),
+        scenario.cluster("west", seed=22, pods=100, churn=30),
+    ]
+
+
 def _input() -> list[envelope.Envelope]:
-    return scenario.cluster("east", seed=21, pods=300, churn=60, with_demo=True) + scenario.cluster(
-        "west", seed=22, pods=100, churn=30
-    )
+    return [e for envs in _clusters() for e in envs]
+
+
+def _thirds() -> list[list[envelope.Envelope]]:
+    """``_input()`` in three consecutive parts, each with envelopes of every cluster."""
+    parts: list[list[envelope.Envelope]] = [[], [], []]
+    for envs in _clusters():
+        bounds = [0, len(envs) // 3, 2 * len(envs) // 3, len(envs)]
+        for i, part in enumerate(parts):
+            part.extend(envs[bounds[i] : bounds[i + 1]])
+    return parts
 
 
 def _reference(envs: list[envelope.Envelope]) -> folding.Graph:
@@ -106,29 +123,42 @@ async def test_one_and_two_workers_derive_the_same_graph(run: Run) -> None:
 async def test_a_worker_killed_mid_stream_restarts_without_losing_or_inventing_changes(
     run: Run,
 ) -> None:
-    envs = _input()
-    half = len(envs) // 2
+    first, middle, last = _thirds()
     await run.create_topics()
-    await run.publish(envs[:half])
+    await run.publish(first)
     worker = run.start_worker()
     await run.wait_drained()
     derived_before = len(await run.changesets())
-    publishing = asyncio.create_task(run.publish(envs[half:]))
-    # Kill -9 as soon as the worker has produced part of the second half's graph.
-    for _ in range(300):
+    publishing = asyncio.create_task(run.publish(middle))
+    # Kill -9 as soon as the worker has produced part of the middle's graph. Where the
+    # kill lands is up to the scheduler: before the middle was derived, with an
+    # uncommitted tail (redelivered to the next worker), or after it was all committed.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         if len(await run.changesets()) > derived_before:
             break
         await asyncio.sleep(0.05)
     run.kill(worker)
     await publishing
+    # Whatever the timing, every cluster's partition of the cluster topic has committed
+    # history (the first part), and the last part, published while no worker runs,
+    # appends to each of them: the next worker has to rebuild each one's state.
+    committed = {
+        tp.partition: offset
+        for tp, offset in (await run.committed()).items()
+        if tp.topic == run.cluster_topic
+    }
+    assert sum(committed.values()) > 0, committed
+    await run.publish(last)
     port = free_port()
     run.start_worker(metrics_port=port)
     await run.wait_drained()
     changesets = await run.changesets()
-    got, want = folding.fold(changesets), _reference(envs)
+    got, want = folding.fold(changesets), _reference(first + middle + last)
     assert got == want, describe_difference(got, want)
-    # The state was rebuilt from the cluster topic, not re-derived with emitting.
-    assert counter(port, "topolog_processor_replayed_records_total") > 0
+    # The state was rebuilt by replaying exactly what had been committed, without emitting.
+    replayed = counter(port, "topolog_processor_replayed_records_total")
+    assert replayed == sum(committed.values())
     # A redelivered record re-emits exactly what it emitted before, nothing else.
     seen: dict[tuple[object, str, str], object] = {}
     for change in (c for cs in changesets for c in cs.changes):
