@@ -59,8 +59,9 @@ async def test_published_envelopes_become_the_graph_on_the_graph_topic(run: Run)
     changesets = await run.changesets()
     got, want = folding.fold(changesets), _reference(envs)
     assert got == want, describe_difference(got, want)
-    # Many changes per record, each naming the resource record it came from.
-    assert len(changesets) < len(envs) / 5
+    # Many changes per record (batches of envelopes, fewer when the machine is slow and
+    # batches close on time), each naming the resource record it came from.
+    assert len(changesets) < len(envs) / 2
     sources = {c.source for cs in changesets for c in cs.changes}
     assert None not in sources
     assert {s.topic for s in sources if s is not None} == {run.settings.topic_resources}
