@@ -83,10 +83,14 @@ class Processor:
         self.settings = settings
         self.bootstrap = bootstrap
         self.options = options
+        datadir = settings.state_dir / "faust" / options.app_id
+        datadir.parent.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             options.app_id,
             broker=f"kafka://{bootstrap}",
             store="memory://",
+            # faust keeps a small data dir per app; under the state dir, not the cwd.
+            datadir=str(datadir),
             web_enabled=False,
             topic_disable_leader=True,
             agent_supervisor=mode.CrashingSupervisor,

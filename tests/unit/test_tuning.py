@@ -18,7 +18,9 @@ def restored_gc() -> Iterator[None]:
     gc.set_threshold(*thresholds)
 
 
-def test_tuning_makes_young_collections_rarer_and_freezes_start_up_objects(restored_gc: None) -> None:
+def test_tuning_makes_young_collections_rarer_and_freezes_start_up_objects(
+    restored_gc: None,
+) -> None:
     tuning.tune_gc()
     tuning.tune_gc()
     assert gc.get_threshold() == tuning.THRESHOLDS

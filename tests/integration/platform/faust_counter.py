@@ -15,6 +15,7 @@ app = faust.App(
     os.environ["COUNTER_APP_ID"],
     broker=f"kafka://{os.environ['COUNTER_KAFKA']}",
     store="memory://",
+    datadir=os.environ["COUNTER_DATADIR"],
     web_enabled=False,
     topic_partitions=1,
     producer_acks=-1,

@@ -102,6 +102,7 @@ async def test_faust_table_recovers_every_update_after_worker_restart(
         "COUNTER_KAFKA": platform.kafka,
         "COUNTER_IN": f"it-counter-in-{run}",
         "COUNTER_OUT": f"it-counter-out-{run}",
+        "COUNTER_DATADIR": str(tmp_path / "faust-data"),
     }
     admin = AIOKafkaAdminClient(bootstrap_servers=platform.kafka)
     await admin.start()
