@@ -15,14 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +33,8 @@ from topolog.core import manifests
 from topolog.platform.apply import Applier
 from topolog.platform.state import Endpoints
 
+from .pipeline import eventually, isolated_env, query, running
+
 pytestmark = pytest.mark.integration
 
 RUN = uuid.uuid4().hex[:8]
@@ -46,27 +42,6 @@ CANARY = f"canary-{uuid.uuid4().hex}"
 NEEDLES = (CANARY.encode(), base64.b64encode(CANARY.encode()))
 NS = f"canary-{RUN}"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def eventually(check: Callable[[], Any], *, what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, KeyError, IndexError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def _objects() -> list[dict[str, Any]]:
@@ -108,72 +83,36 @@ def _objects() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def env(platform: Endpoints) -> dict[str, str]:
-    return {
-        "TOPOLOG_KAFKA_BOOTSTRAP": platform.kafka,
-        "TOPOLOG_REDIS_URL": platform.redis,
-        "TOPOLOG_KUBECONFIG": platform.kubeconfig,
-        "TOPOLOG_CLUSTER_NAME": "canary",
-        "TOPOLOG_TOPIC_RESOURCES": f"canary-{RUN}.resources",
-        "TOPOLOG_TOPIC_GRAPH": f"canary-{RUN}.graph",
-        "TOPOLOG_TOPIC_ALERTS": f"canary-{RUN}.alerts",
-        "TOPOLOG_TOPIC_DEADLETTER": f"canary-{RUN}.deadletter",
-        "TOPOLOG_PROCESSOR_APP_ID": f"canary-{RUN}",
-        "TOPOLOG_STORE_GROUP_ID": f"canary-{RUN}-projector",
-        "TOPOLOG_STORE_PREFIX": f"canary-{RUN}:",
-    }
+    return isolated_env(platform, run=f"canary-{RUN}", cluster="canary")
 
 
 @pytest.fixture(scope="module")
 def gateway(
     env: dict[str, str], platform: Endpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = _free_port()
     log = tmp_path_factory.mktemp("canary") / "pipeline.log"
     applier = Applier(platform.kubeconfig)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "topolog.cli.main", "run", "--port", str(port)],
-            env={**os.environ, **env, "COLUMNS": "200"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        eventually(
-            lambda: httpx.get(f"{url}/readyz", timeout=2).status_code == 200,
-            what="the gateway to be ready",
-        )
-        applier.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        applier.apply(
-            manifests.Manifest(Path("canary.yaml"), i, obj) for i, obj in enumerate(_objects(), 1)
-        )
-        eventually(
-            lambda: (
-                {"secret", "configmap", "deployment", "replicaset", "pod"}
-                <= {
-                    n["Metadata"]["Type"]
-                    for n in _query(url, f"G.V().Has('K8s.Namespace', '{NS}')")
-                }
-            ),
-            what="the canary objects and the deployment's pod in the graph",
-        )
-        yield url
-    except BaseException:
-        print(log.read_text(errors="replace")[-6000:])
-        raise
+        with running(env, log) as url:
+            applier.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+            applier.apply(
+                manifests.Manifest(Path("canary.yaml"), i, obj)
+                for i, obj in enumerate(_objects(), 1)
+            )
+            eventually(
+                lambda: (
+                    {"secret", "configmap", "deployment", "replicaset", "pod"}
+                    <= {
+                        n["Metadata"]["Type"]
+                        for n in query(url, f"G.V().Has('K8s.Namespace', '{NS}')")
+                    }
+                ),
+                what="the canary objects and the deployment's pod in the graph",
+                timeout=120,
+            )
+            yield url
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        applier.delete(api_version="v1", kind="Namespace", name=NS)  # fmt: skip
-
-
-def _query(url: str, gremlin: str) -> Any:
-    resp = httpx.post(f"{url}/api/topology", json={"GremlinQuery": gremlin}, timeout=10)
-    resp.raise_for_status()
-    return resp.json()
+        applier.delete(api_version="v1", kind="Namespace", name=NS)
 
 
 def _leaks(where: str, blob: bytes) -> list[str]:
@@ -247,8 +186,8 @@ def test_no_gateway_answer_holds_the_canary(gateway: str) -> None:
     answers: dict[str, bytes] = {}
     answers["GET /api/topology"] = httpx.get(f"{gateway}/api/topology", timeout=10).content
     for gremlin in ("G.V()", "G.E()", f"G.V().Has('K8s.Namespace', '{NS}').Values('K8s')"):
-        answers[gremlin] = orjson.dumps(_query(gateway, gremlin))
-    for node in _query(gateway, f"G.V().Has('K8s.Namespace', '{NS}')"):
+        answers[gremlin] = orjson.dumps(query(gateway, gremlin))
+    for node in query(gateway, f"G.V().Has('K8s.Namespace', '{NS}')"):
         for path in (f"/api/v1/nodes/{node['ID']}", f"/api/v1/nodes/{node['ID']}/rootcause"):
             answers[path] = httpx.get(f"{gateway}{path}", timeout=10).content
     with httpx.stream("GET", f"{gateway}/api/v1/stream", timeout=30) as stream:

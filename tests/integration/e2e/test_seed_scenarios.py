@@ -11,13 +11,11 @@ its own, so other tests sharing the platform do not interfere.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,89 +28,26 @@ from topolog.platform import demo
 from topolog.platform.apply import Applier
 from topolog.platform.state import Endpoints
 
+from .pipeline import eventually, isolated_env, query, running
+
 pytestmark = pytest.mark.integration
 
 DEMO = Path(__file__).resolve().parents[3] / "deploy" / "demo"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def eventually(check: Callable[[], Any], *, what: str, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, KeyError, IndexError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
 @pytest.fixture(scope="module")
 def pipeline_env(platform: Endpoints) -> dict[str, str]:
-    run = uuid.uuid4().hex[:8]
-    return {
-        "TOPOLOG_KAFKA_BOOTSTRAP": platform.kafka,
-        "TOPOLOG_REDIS_URL": platform.redis,
-        "TOPOLOG_KUBECONFIG": platform.kubeconfig,
-        "TOPOLOG_CLUSTER_NAME": "e2e",
-        "TOPOLOG_TOPIC_RESOURCES": f"e2e-{run}.resources",
-        "TOPOLOG_TOPIC_GRAPH": f"e2e-{run}.graph",
-        "TOPOLOG_TOPIC_ALERTS": f"e2e-{run}.alerts",
-        "TOPOLOG_TOPIC_DEADLETTER": f"e2e-{run}.deadletter",
-        "TOPOLOG_PROCESSOR_APP_ID": f"e2e-{run}",
-        "TOPOLOG_STORE_GROUP_ID": f"e2e-{run}-projector",
-        "TOPOLOG_STORE_PREFIX": f"e2e-{run}:",
-    }
+    return isolated_env(platform, run=f"e2e-{uuid.uuid4().hex[:8]}", cluster="e2e")
 
 
 @pytest.fixture(scope="module")
 def gateway(
     pipeline_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory, platform: Endpoints
 ) -> Iterator[str]:
-    port = _free_port()
     log = tmp_path_factory.mktemp("e2e") / "pipeline.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "topolog.cli.main", "run", "--port", str(port)],
-            env={**os.environ, **pipeline_env, "COLUMNS": "200"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        eventually(
-            lambda: httpx.get(f"{url}/readyz", timeout=2).status_code == 200,
-            what="the gateway to be ready",
-            timeout=120,
-        )
+    with running(pipeline_env, log) as url:
         Applier(platform.kubeconfig).apply(manifests.load([DEMO]))
         yield url
-    except BaseException:
-        print(log.read_text(errors="replace")[-8000:])
-        raise
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if proc.returncode not in (0, None):
-            print(log.read_text(errors="replace")[-8000:])
-
-
-def query(url: str, gremlin: str) -> Any:
-    resp = httpx.post(f"{url}/api/topology", json={"GremlinQuery": gremlin}, timeout=10)
-    resp.raise_for_status()
-    return resp.json()
 
 
 def names(nodes: list[dict[str, Any]]) -> set[str]:
