@@ -40,6 +40,11 @@ from topolog.core.resources import Resource
 log = logging.getLogger(__name__)
 
 
+#: A watch the server ends sooner than this without sending anything is retried with
+#: backoff, not at once (the normal end, at ``timeoutSeconds``, is minutes).
+SHORT_WATCH_S = 1.0
+
+
 class Gone(Exception):
     """The resourceVersion asked for is older than etcd's history (HTTP 410)."""
 
@@ -94,6 +99,7 @@ class Reflector:
         watch_timeout: tuple[int, int] = (300, 600),
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.resource = resource
@@ -104,6 +110,9 @@ class Reflector:
         self.watch_timeout = watch_timeout
         self.backoff = backoff or Backoff()
         self.clock = clock
+        self.monotonic = monotonic
+        #: Events and bookmarks received by the current watch.
+        self.received = 0
         #: The last resourceVersion seen; None until listed, and again after a 410.
         self.resource_version: str | None = None
         self.lists = 0
@@ -119,9 +128,17 @@ class Reflector:
                         yield event
                 else:
                     metrics.WATCH_RESTARTS.labels(kind=kind).inc()
+                started = self.monotonic()
                 async for event in self._watch_stream():
                     yield event
-                continue  # the server ended the watch (timeoutSeconds): resume at once
+                if self.received or self.monotonic() - started >= SHORT_WATCH_S:
+                    continue  # the server ended the watch (timeoutSeconds): resume at once
+                # Closed at once with nothing in it (client-go's "very short watch"): a
+                # server or proxy in trouble; hammering it helps nobody.
+                metrics.ERRORS.labels(kind=kind, reason="short_watch").inc()
+                delay = self.backoff.next_delay()
+                log.warning("%s: watch closed at once; retrying in %.1fs", kind, delay)
+                await asyncio.sleep(delay)
             except Gone:
                 log.info("%s: resourceVersion %s expired, relisting", kind, self.resource_version)
                 self.resource_version = None
@@ -191,12 +208,14 @@ class Reflector:
             ("resourceVersion", self.resource_version),
             ("timeoutSeconds", str(random.randint(*self.watch_timeout))),
         ]
+        self.received = 0
         lines = self.client.lines(
             self.resource.path, query=query, accept=accept, read_timeout=self.read_timeout
         )
         try:
             async for line in _guard(lines):
                 event = orjson.loads(line)
+                self.received += 1
                 kind, obj = event.get("type"), event.get("object") or {}
                 if kind == "ERROR":
                     code = int(obj.get("code") or 0)

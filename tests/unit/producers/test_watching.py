@@ -71,8 +71,13 @@ class FakeApi:
             yield orjson.dumps(item) + b"\n"
 
 
-def reflector(api: FakeApi, published: reconciling.Published | None = None,
-              resource: Resource = PODS) -> watching.Reflector:  # fmt: skip
+def reflector(
+    api: FakeApi,
+    published: reconciling.Published | None = None,
+    resource: Resource = PODS,
+    watch_lasts: float = 0.0,
+) -> watching.Reflector:
+    ticks = iter(range(1_000_000))
     return watching.Reflector(
         client=api,  # type: ignore[arg-type]
         resource=resource,
@@ -81,6 +86,7 @@ def reflector(api: FakeApi, published: reconciling.Published | None = None,
         page_size=2,
         backoff=watching.Backoff(base=0.0),
         clock=lambda: 1000.0,
+        monotonic=lambda: next(ticks) * watch_lasts,
     )
 
 
@@ -183,6 +189,30 @@ async def test_transient_errors_are_retried() -> None:
     events = await drain(reflector(api))
     assert summary(events) == [("ADDED", "a"), ("SYNCED", "")]
     assert [w["resourceVersion"] for w in api.watches] == ["1", "1", "1"]
+
+
+async def test_a_watch_closed_at_once_and_empty_is_retried_with_growing_backoff() -> None:
+    api = FakeApi([pod("a", "ua", 1)], rv=1, streams=[[], [], []])
+    r = reflector(api)
+    await drain(r)
+    assert r.backoff.attempt == 3  # each empty, instant close counted as a failure
+    assert len(api.lists) == 1
+
+
+async def test_a_watch_ending_normally_resumes_at_once_and_progress_resets_backoff() -> None:
+    # Watches the server ends at timeoutSeconds (here: "lasting" 400 s) are not failures.
+    quiet = FakeApi([pod("a", "ua", 1)], rv=1, streams=[[], []])
+    r = reflector(quiet, watch_lasts=400.0)
+    await drain(r)
+    assert r.backoff.attempt == 0
+    # Nor is an instant close after events, and an event resets earlier failures.
+    busy = FakeApi(
+        [pod("a", "ua", 1)], rv=1, streams=[[], [{"type": "MODIFIED", "object": pod("a", "ua", 2)}]]
+    )
+    r = reflector(busy)
+    await drain(r)
+    assert r.backoff.attempt == 0
+    assert [w["resourceVersion"] for w in busy.watches] == ["1", "1", "2"]
 
 
 async def test_secrets_are_asked_for_as_metadata_only() -> None:
