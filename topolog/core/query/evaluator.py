@@ -10,6 +10,8 @@ Evaluation is breadth-first and batched: each step hands the view whole lists of
 (``nodes``, ``edges``, ``edges_of``), so a networked view answers a step in a few round
 trips. A leading equality ``Has`` on an indexed key (see view.is_indexed) starts from
 ``nodes_by_index`` — intersecting several such keys — instead of scanning every node.
+``V()``/``E()`` followed only by such ``Has`` steps and ``Count`` (see ``count_plan``) is
+answered from the ids alone: no element is fetched.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ def evaluate(
     """Evaluate ``query`` on the view its time context selects (the live one by default)."""
     budget = Budget(limits)
     run = _Run(_open_view(query.at, source, now), budget)
+    plan = count_plan(query)
+    if plan is not None:
+        budget.position = query.start.position
+        return run.count(query.start.kind, plan)
     budget.position = query.start.position
     value: Any = run.start(query)
     for step in query.steps:
@@ -94,6 +100,42 @@ def index_plan(query: ast.Query) -> list[tuple[str, tuple[str, ...]]]:
                     plan.append((test.key, (value,)))
                 case ast.Within(values=values) if all(isinstance(v, str) for v in values):
                     plan.append((test.key, tuple(str(v) for v in values)))
+    return plan
+
+
+def count_plan(query: ast.Query) -> list[tuple[str, tuple[str, ...]]] | None:
+    """The index look-ups whose intersection *is* the answer of a counting query, or None.
+
+    A query ``V()``/``E()`` with only ``Has`` steps, then ``Count``, where every test of
+    every filter must hold (AND, or one test) and is an equality on a string, or
+    ``Within`` strings, on an indexed key: the index agrees with those tests exactly
+    (``view.GraphView.nodes_by_index``), so the count is the size of the intersection of
+    the look-ups — ``[]`` meaning every id of the view — and no element is fetched.
+    """
+    start = query.start
+    if start.element_id is not None or not query.steps:
+        return None
+    *filtering, last = query.steps
+    if not isinstance(last, ast.Count) or not all(isinstance(s, ast.Has) for s in filtering):
+        return None
+    filters = [start.filter] if start.filter is not None else []
+    filters += [s.filter for s in filtering if isinstance(s, ast.Has)]
+    if start.kind is Kind.EDGES:
+        return [] if not filters else None
+    plan: list[tuple[str, tuple[str, ...]]] = []
+    for flt in filters:
+        if not flt.tests or (flt.op is ast.BoolOp.OR and len(flt.tests) > 1):
+            return None
+        for test in flt.tests:
+            if not view.is_indexed(test.key):
+                return None
+            match test.predicate:
+                case ast.Eq(value=str() as value):
+                    plan.append((test.key, (value,)))
+                case ast.Within(values=values) if all(isinstance(v, str) for v in values):
+                    plan.append((test.key, tuple(str(v) for v in values)))
+                case _:
+                    return None
     return plan
 
 
@@ -165,6 +207,25 @@ class _Run:
             self.budget.spend(len(found) + 1)
             selected = found if selected is None else selected & found
         return sorted(selected or ())
+
+    def count(self, kind: Kind, plan: list[tuple[str, tuple[str, ...]]]) -> int:
+        """The size of the id set ``plan`` selects (see ``count_plan``); the budget is
+        charged for the ids read."""
+        if not plan:
+            every = self.graph.all_edge_ids() if kind is Kind.EDGES else self.graph.all_node_ids()
+            ids = every if isinstance(every, list) else list(every)
+            self.budget.spend(len(ids))
+            return len(ids)
+        selected: set[str] | None = None
+        for key, values in sorted(plan, key=lambda term: _selectivity_rank(term[0])):
+            found: set[str] = set()
+            for value in values:
+                found.update(self.graph.nodes_by_index(key, value))
+            self.budget.spend(len(found) + 1)
+            selected = found if selected is None else selected & found
+            if not selected:
+                break
+        return len(selected or ())
 
     # Steps.
 
