@@ -239,7 +239,10 @@ async def measure(redis_url: str, pods: int, kafka: str | None) -> dict[str, Any
     edge_sets = list(changesets(edge_changes, 50, T0 + 7200))
     await apply_all(projection, edge_sets)
     all_bytes = await memory(client, keys)
-    versions = int(await client.hlen(keys.prefix + "nv"))
+    # Past versions are in ``nv``, the current one of each alive node in ``nodes``.
+    versions = int(await client.hlen(keys.prefix + "nv")) + int(
+        await client.hlen(keys.prefix + "nodes")
+    )
     out |= {
         "nodes": n_nodes,
         "node_versions": versions,

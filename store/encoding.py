@@ -155,14 +155,15 @@ class Version:
         return out
 
 
-def record(created_at: int, source: graph.Source | None, terms: str, body: bytes) -> bytes:
-    """A version record as the versions hash stores it (the Lua writer builds the same):
-    ``<CreatedAt>\n<source>\n<terms>\n<body>``; orjson never writes a raw newline."""
-    return b"%d\n%s\n%s\n%s" % (created_at, source_text(source).encode(), terms.encode(), body)
+def record(created_at: int, source: graph.Source | None, body: bytes) -> bytes:
+    """A version record as the versions hash stores it and the scripts return it (the Lua
+    writer builds the same): ``<CreatedAt>\n<source>\n<body>``; orjson never writes a
+    raw newline."""
+    return b"%d\n%s\n%s" % (created_at, source_text(source).encode(), body)
 
 
 def parse_record(element_id: str, revision: int, updated_at: int, raw: bytes) -> Version:
-    created, source, _terms, body = raw.split(b"\n", 3)
+    created, source, body = raw.split(b"\n", 2)
     return Version(
         revision=revision,
         created_at=int(created),

@@ -6,11 +6,15 @@ and the suffixes below; ``keys.LUA_NAMES`` is what they are given, so the layout
 definition.
 
 Invariants (hold between any two scripts, since every write is one Lua call):
+- An element is alive iff it has a field in ``nodes``/``edges``: its current version
+  (revision, start, record). A deleted element whose history is retained is in
+  ``nodes:dead``/``edges:dead``.
 - ``nh:<id>``/``eh:<id>`` hold every retained version (member ``<rev>``) and deletion
   (member ``d<rev>``), scored by their start time in ms, with strictly increasing scores;
-  each live member has its record in ``nv``/``ev`` under ``<id>/<rev>``.
-- An element is alive iff its latest history member is a live version; then its id is
-  in ``nodes``/``edges`` (else in ``nodes:dead``/``edges:dead`` while history remains).
+  the zset exists iff the element has two members or more, or is deleted: an alive
+  element with one version (most of them) has no history key, its history is its
+  current version. The records of the versions that are not current are in
+  ``nv``/``ev`` under ``<id>/<rev>``.
 - An alive node is in the index set of each of its terms; an alive edge is in
   ``out:<Parent>`` and ``in:<Child>``. Deleting a node deletes its edges in the same
   script, so no alive edge has a deleted endpoint.
@@ -60,7 +64,7 @@ class Keys:
         return f"{self.prefix}horizon"
 
     def alive(self, kind: Kind) -> str:
-        """Set of the ids alive now (``nodes``/``edges``)."""
+        """Hash of the elements alive now (``nodes``/``edges``): id → current record."""
         return f"{self.prefix}{'nodes' if kind is Kind.NODE else 'edges'}"
 
     def dead(self, kind: Kind) -> str:
@@ -68,12 +72,13 @@ class Keys:
         return f"{self.prefix}{'nodes' if kind is Kind.NODE else 'edges'}:dead"
 
     def versions(self, kind: Kind) -> str:
-        """Hash ``<id>/<rev>`` → version record (``scripts`` describes its form)."""
+        """Hash ``<id>/<rev>`` → record of a version that is no longer current."""
         return f"{self.prefix}{kind.value}v"
 
     # --- per-element keys --------------------------------------------------------------
     def history(self, kind: Kind, element_id: str) -> str:
-        """Zset of the element's versions scored by start time (ms)."""
+        """Zset of the element's versions and deletions scored by start time (ms); only
+        for an element with more than its current version."""
         return f"{self.prefix}{kind.value}h:{element_id}"
 
     def out_edges(self, node_id: str) -> str:

@@ -108,12 +108,12 @@ class GraphReader:
     async def all_node_ids(self, at: int | None = None) -> list[str]:
         if at is not None:
             return list((await self.snapshot(at)).all_node_ids())
-        return _strs(await self._client.smembers(self._keys.alive(Kind.NODE)))
+        return _strs(await self._client.hkeys(self._keys.alive(Kind.NODE)))
 
     async def all_edge_ids(self, at: int | None = None) -> list[str]:
         if at is not None:
             return list((await self.snapshot(at)).all_edge_ids())
-        return _strs(await self._client.smembers(self._keys.alive(Kind.EDGE)))
+        return _strs(await self._client.hkeys(self._keys.alive(Kind.EDGE)))
 
     async def nodes_by_index(self, key: str, value: str, at: int | None = None) -> list[str]:
         """Ids of the nodes whose ``key`` (``Type``, ``Name``, ``K8s.Namespace``,
@@ -171,15 +171,20 @@ class GraphReader:
         found: dict[Kind, dict[str, encoding.Version]] = {}
         first = await self.revision()
         for kind in (Kind.NODE, Kind.EDGE):
-            names = (
-                [self._keys.alive(kind)]
-                if at is None
-                else [self._keys.alive(kind), self._keys.dead(kind)]
-            )
-            ids = _strs(await self._client.sunion(names))
+            ids = await self._ids(kind, with_dead=at is not None)
             found[kind] = await self.versions(kind, ids, at, since)
         revision = await self._settle(found, first) if at is None else 0
         return Snapshot(time=at, revision=revision, nodes=found[Kind.NODE], edges=found[Kind.EDGE])
+
+    async def _ids(self, kind: Kind, *, with_dead: bool) -> list[str]:
+        """The alive ids (with those deleted whose history is kept), read atomically."""
+        if not with_dead:
+            return _strs(await self._client.hkeys(self._keys.alive(kind)))
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hkeys(self._keys.alive(kind))
+            pipe.smembers(self._keys.dead(kind))
+            alive, dead = await pipe.execute()
+        return sorted({*_strs(alive), *_strs(dead)})
 
     async def _settle(self, found: dict[Kind, dict[str, encoding.Version]], since: int) -> int:
         """Re-read what changed after ``since`` until one read sees no newer revision."""

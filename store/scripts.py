@@ -6,11 +6,15 @@ with the layout of ``store.keys``. A script that fails part-way keeps its earlie
 (Redis has no rollback), so the writer only calls commands that cannot fail on keys of
 the right type.
 
-A version record (``<kind>v`` hash, field ``<id>/<rev>``) is
-``<CreatedAt>\\n<source>\\n<index terms, tab-separated>\\n<body>``; the body is the
-element's canonical JSON without its ``ID`` (the field names it). orjson never writes a
-raw newline, so the body is everything after the third one. An element's current state
-is its latest history member: a live version, or ``d<rev>`` once deleted.
+An alive element's current version is its field in the alive hash (``nodes``/``edges``):
+``<Revision>\\n<start>\\n<CreatedAt>\\n<source>\\n<index terms, tab-separated>\\n<body>``,
+CreatedAt empty when it equals the start (a first version). A version that is no longer
+current (superseded, or ended by a deletion) is moved to the versions hash (``<kind>v``,
+field ``<id>/<rev>``) as ``<CreatedAt>\\n<source>\\n<body>``, the form the read scripts
+return for every version. The body is the element's canonical JSON without its ``ID``
+(the field names it); orjson never writes a raw newline, so the body is everything after
+the last separator. The history zset (``<kind>h:<id>``) exists only once an element has
+a second member (or is deleted): most elements have one version and no history key.
 
 ``APPLY`` — ARGV: prefix, hwm field ('' = none), offset, time ms, count, and one blob of
 netstrings ``<length>:<bytes>``, per change ``op, id, body, source, terms``; for an edge
@@ -23,10 +27,12 @@ latest version alive at some moment of [t0, t1] (t0 = t1: at one time). Returns 
 horizon and the global revision, then per id ``member, start, record, deleted at``
 ('' when absent; "deleted at" only when that version ended with a deletion by t1).
 
-``RECORDS`` — ARGV: prefix, then ``kind, field`` pairs. The version records ('' if gone).
+``RECORDS`` — ARGV: prefix, then ``kind, <id>/<rev>`` pairs. The version records, current
+or not ('' if gone).
 
 ``TRIM`` — ARGV: prefix, cutoff ms, limit. Removes at most ``limit`` versions and
-deletions that ended before the cutoff, and feed entries older than it. Returns
+deletions that ended before the cutoff, and feed entries older than it; an alive element
+left with its current version alone loses its history zset. Returns
 ``{history entries removed, feed entries removed}``.
 """
 
@@ -40,13 +46,24 @@ local function split(s, sep)
   return out
 end
 
--- record → created, source, terms, body
+-- current record → rev, start, created, source, terms, body (numbers as strings)
 local function parse(rec)
   local a = string.find(rec, '\n', 1, true)
   local b = string.find(rec, '\n', a + 1, true)
   local c = string.find(rec, '\n', b + 1, true)
-  return string.sub(rec, 1, a - 1), string.sub(rec, a + 1, b - 1),
-    string.sub(rec, b + 1, c - 1), string.sub(rec, c + 1)
+  local d = string.find(rec, '\n', c + 1, true)
+  local e = string.find(rec, '\n', d + 1, true)
+  local start = string.sub(rec, a + 1, b - 1)
+  local created = string.sub(rec, b + 1, c - 1)
+  if created == '' then created = start end
+  return string.sub(rec, 1, a - 1), start, created, string.sub(rec, c + 1, d - 1),
+    string.sub(rec, d + 1, e - 1), string.sub(rec, e + 1)
+end
+
+-- current record → the record of that version once it is no longer current
+local function past(rec)
+  local _rev, start, created, src, _terms, body = parse(rec)
+  return created .. '\n' .. src .. '\n' .. body, start
 end
 """
 
@@ -69,56 +86,56 @@ local ALIVE = {n = P .. 'nodes', e = P .. 'edges'}
 local DEAD = {n = P .. 'nodes:dead', e = P .. 'edges:dead'}
 local feed = {}
 
--- The latest history member: revision, start, deleted?, member (nil for none).
-local function latest(hk)
-  local m = redis.call('ZRANGE', hk, -1, -1, 'WITHSCORES')
-  if #m == 0 then return nil, nil, false, nil end
-  local member = m[1]
-  if string.sub(member, 1, 1) == 'd' then
-    return tonumber(string.sub(member, 2)), tonumber(m[2]), true, member
+-- The current version of an alive element is its field in the alive hash; its history
+-- zset exists only once it has a second member (or the element is deleted). Archiving
+-- the current version moves its record to the versions hash, and into the history zset
+-- unless a successor starts in the same ms (an empty interval no read can see).
+local function archive(kind, id, hk, rev, start, cur_start, rec)
+  redis.call('HSET', P .. kind .. 'v', id .. '/' .. rev, rec)
+  redis.call('ZADD', ENDS, start, kind .. ':' .. id .. ':' .. rev)
+  if start == cur_start then
+    redis.call('ZREM', hk, rev)
+    return redis.call('ZCARD', hk) > 0
   end
-  return tonumber(member), tonumber(m[2]), false, member
-end
-
--- Start of the next member: never before the latest one, so every element's members
--- have strictly increasing starts. A latest member starting at that same time covers an
--- empty interval no read can see: it leaves the history (a version's record stays until
--- the trimmer, for the change feed).
-local function next_start(kind, id, hk, last_rev, last_start, dead, member)
-  if not last_rev then return t end
-  local start = t
-  if last_start > start then start = last_start end
-  if start == last_start then
-    redis.call('ZREM', hk, member)
-    if dead then redis.call('ZREM', ENDS, kind .. ':' .. id .. ':' .. member) end
-  end
-  if not dead then redis.call('ZADD', ENDS, start, kind .. ':' .. id .. ':' .. last_rev) end
-  return start
+  redis.call('ZADD', hk, cur_start, rev)
+  return true
 end
 
 local function upsert(kind, id, body, src, terms)
   local hk = P .. kind .. 'h:' .. id
-  local vk = P .. kind .. 'v'
-  local last_rev, last_start, dead, member = latest(hk)
-  local alive = last_rev and not dead
-  local created, old_terms, old_body
-  if alive then
-    local c, _s, terms_was, body_was = parse(redis.call('HGET', vk, id .. '/' .. last_rev))
-    created, old_terms, old_body = c, terms_was, body_was
-    if old_body == body then return end
+  local ak = ALIVE[kind]
+  local cur = redis.call('HGET', ak, id)
+  local rev, start, created, old_terms, old_body = 1, t, nil, nil, nil
+  local history = false  -- whether the new version goes into a history zset
+  if cur then
+    local r, s, c, _src, terms_was, body_was = parse(cur)
+    if body_was == body then return end
+    local last_start = tonumber(s)
+    if last_start > start then start = last_start end
+    rev, created, old_terms, old_body = tonumber(r) + 1, c, terms_was, body_was
+    history = archive(kind, id, hk, r, start, last_start, past(cur))
+  else
+    local m = redis.call('ZRANGE', hk, -1, -1, 'WITHSCORES')
+    if #m > 0 then
+      -- Deleted, with history: a new incarnation; starts never go backwards.
+      local last_start = tonumber(m[2])
+      if last_start > start then start = last_start end
+      rev = tonumber(string.sub(m[1], 2)) + 1
+      history = true
+      if start == last_start then
+        redis.call('ZREM', hk, m[1])
+        redis.call('ZREM', ENDS, kind .. ':' .. id .. ':' .. m[1])
+        history = redis.call('ZCARD', hk) > 0
+      end
+      redis.call('SREM', DEAD[kind], id)
+    end
   end
-  local start = next_start(kind, id, hk, last_rev, last_start, dead, member)
-  local rev = (last_rev or 0) + 1
-  if not alive then created = start end
+  if history then redis.call('ZADD', hk, start, rev) end
+  if created == nil or tonumber(created) == start then created = '' end
   local stored_terms = terms
   if kind == 'e' then stored_terms = '' end
-  redis.call('ZADD', hk, start, rev)
-  redis.call('HSET', vk, id .. '/' .. rev,
-    created .. '\n' .. src .. '\n' .. stored_terms .. '\n' .. body)
-  if not alive then
-    redis.call('SADD', ALIVE[kind], id)
-    redis.call('SREM', DEAD[kind], id)
-  end
+  redis.call('HSET', ak, id,
+    rev .. '\n' .. start .. '\n' .. created .. '\n' .. src .. '\n' .. stored_terms .. '\n' .. body)
   if kind == 'n' then
     local had, has = {}, {}
     local old, new = split(old_terms, '\t'), split(terms, '\t')
@@ -132,7 +149,7 @@ local function upsert(kind, id, body, src, terms)
     end
   else
     local ends = split(terms, '\t')
-    if alive then
+    if old_body then
       local was = cjson.decode(old_body)
       redis.call('SREM', P .. 'out:' .. was['Parent'], id)
       redis.call('SREM', P .. 'in:' .. was['Child'], id)
@@ -144,11 +161,10 @@ local function upsert(kind, id, body, src, terms)
 end
 
 local function delete(kind, id)
-  local hk = P .. kind .. 'h:' .. id
-  local vk = P .. kind .. 'v'
-  local last_rev, last_start, dead, member = latest(hk)
-  if not last_rev or dead then return end
-  local _, _, terms, body = parse(redis.call('HGET', vk, id .. '/' .. last_rev))
+  local ak = ALIVE[kind]
+  local cur = redis.call('HGET', ak, id)
+  if not cur then return end
+  local r, s, _c, _src, terms, body = parse(cur)
   if kind == 'n' then
     -- A node takes its edges with it (as in Skydive): no edge outlives its node.
     local edges = redis.call('SUNION', P .. 'out:' .. id, P .. 'in:' .. id)
@@ -160,13 +176,16 @@ local function delete(kind, id)
     redis.call('SREM', P .. 'out:' .. was['Parent'], id)
     redis.call('SREM', P .. 'in:' .. was['Child'], id)
   end
-  local start = next_start(kind, id, hk, last_rev, last_start, dead, member)
-  redis.call('ZADD', hk, start, 'd' .. last_rev)
-  redis.call('ZADD', ENDS, start, kind .. ':' .. id .. ':d' .. last_rev)
-  redis.call('SREM', ALIVE[kind], id)
+  local hk = P .. kind .. 'h:' .. id
+  local last_start = tonumber(s)
+  local start = t
+  if last_start > start then start = last_start end
+  archive(kind, id, hk, r, start, last_start, past(cur))
+  redis.call('ZADD', hk, start, 'd' .. r)
+  redis.call('ZADD', ENDS, start, kind .. ':' .. id .. ':d' .. r)
+  redis.call('HDEL', ak, id)
   redis.call('SADD', DEAD[kind], id)
-  feed[#feed + 1] = '["' .. kind .. '-",' .. cjson.encode(id) .. ',' .. last_rev .. ','
-    .. start .. ']'
+  feed[#feed + 1] = '["' .. kind .. '-",' .. cjson.encode(id) .. ',' .. r .. ',' .. start .. ']'
 end
 
 -- The changes come as one blob of netstrings ``<length>:<bytes>``, five per change: one
@@ -198,28 +217,50 @@ return {rev, #feed}
 """
 )
 
-LOOKUP = r"""#!lua flags=no-writes
+LOOKUP = (
+    "#!lua flags=no-writes\n"
+    + _COMMON
+    + r"""
 local P, kind, t1, t0 = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local vk = P .. kind .. 'v'
-local after = tonumber(t0)
+local ak = P .. (kind == 'n' and 'nodes' or 'edges')
+local now = t1 == '+inf' and t0 == '+inf'
+local until_ = t1 == '+inf' and math.huge or tonumber(t1)
+local after = t0 == '+inf' and math.huge or tonumber(t0)
 local out = {redis.call('GET', P .. 'horizon') or '0', redis.call('GET', P .. 'rev') or '0'}
 for i = 5, #ARGV do
   local id = ARGV[i]
-  local m = redis.call('ZREVRANGEBYSCORE', P .. kind .. 'h:' .. id, t1, '-inf',
-    'WITHSCORES', 'LIMIT', 0, 2)
-  local member, start, deleted = m[1], m[2], ''
-  if member and string.sub(member, 1, 1) == 'd' then
-    -- Deleted by t1: still in the view when the version before lived past t0.
-    if m[3] and string.sub(m[3], 1, 1) ~= 'd' and tonumber(start) > after then
-      member, start, deleted = m[3], m[4], start
-    else
-      member = nil
+  local cur = redis.call('HGET', ak, id)
+  local member, start, record, deleted = nil, nil, nil, ''
+  local cur_rev, cur_start
+  if cur then cur_rev, cur_start = parse(cur) end
+  if not now then
+    local m = redis.call('ZREVRANGEBYSCORE', P .. kind .. 'h:' .. id, t1, '-inf',
+      'WITHSCORES', 'LIMIT', 0, 2)
+    member, start = m[1], m[2]
+    if member and string.sub(member, 1, 1) == 'd' then
+      -- Deleted by t1: still in the view when the version before lived past t0.
+      if m[3] and string.sub(m[3], 1, 1) ~= 'd' and tonumber(start) > after then
+        member, start, deleted = m[3], m[4], start
+      else
+        member = nil
+      end
+    elseif not member and cur and tonumber(cur_start) <= until_ then
+      -- No history zset: the current version is the element's only one.
+      member, start = cur_rev, cur_start
     end
+  elseif cur then
+    member, start = cur_rev, cur_start
   end
   if member then
+    if member == cur_rev then
+      record = past(cur)
+    else
+      record = redis.call('HGET', vk, id .. '/' .. member) or ''
+    end
     out[#out + 1] = member
     out[#out + 1] = start
-    out[#out + 1] = redis.call('HGET', vk, id .. '/' .. member) or ''
+    out[#out + 1] = record
     out[#out + 1] = deleted
   else
     out[#out + 1] = ''; out[#out + 1] = ''; out[#out + 1] = ''; out[#out + 1] = ''
@@ -227,21 +268,36 @@ for i = 5, #ARGV do
 end
 return out
 """
+)
 
-RECORDS = r"""#!lua flags=no-writes
+RECORDS = (
+    "#!lua flags=no-writes\n"
+    + _COMMON
+    + r"""
 local P = ARGV[1]
 local out = {}
 for i = 2, #ARGV, 2 do
-  out[#out + 1] = redis.call('HGET', P .. ARGV[i] .. 'v', ARGV[i + 1]) or ''
+  local kind, field = ARGV[i], ARGV[i + 1]
+  local rec = redis.call('HGET', P .. kind .. 'v', field)
+  if not rec then
+    -- The current version is in the alive hash.
+    local slash = string.find(field, '/[^/]*$')
+    local cur = redis.call('HGET', P .. (kind == 'n' and 'nodes' or 'edges'),
+      string.sub(field, 1, slash - 1))
+    if cur and parse(cur) == string.sub(field, slash + 1) then rec = past(cur) end
+  end
+  out[#out + 1] = rec or ''
 end
 return out
 """
+)
 
 TRIM = r"""
 local P = ARGV[1]
 local cutoff = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local ENDS = P .. 'ends'
+local ALIVE = {n = P .. 'nodes', e = P .. 'edges'}
 local DEAD = {n = P .. 'nodes:dead', e = P .. 'edges:dead'}
 
 -- Reads before the cutoff go cold from now on: history there is no longer complete.
@@ -271,10 +327,13 @@ for _, entry in ipairs(due) do
     redis.call('ZREM', hk, member)
     redis.call('HDEL', vk, id .. '/' .. member)
   end
+  -- An alive element left with its current version alone needs no history zset.
+  if redis.call('ZCARD', hk) == 1 and redis.call('HEXISTS', ALIVE[kind], id) == 1 then
+    redis.call('DEL', hk)
+  end
   redis.call('ZREM', ENDS, entry)
   removed = removed + 1
 end
-
 local feed_removed = 0
 local entries = redis.call('XRANGE', P .. 'feed', '-', '+', 'COUNT', limit)
 local keep = nil

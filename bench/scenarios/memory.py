@@ -3,9 +3,10 @@
 Flows in: a loaded stack, and when it is measured (``after-sync``: one version per
 element; ``after-churn``: with the history of updated and deleted elements).
 Flows out: the projection's bytes (sum of ``MEMORY USAGE <key> SAMPLES 0`` over its
-keys) split by key family into node keys (``nh:``, ``nv``, ``ix:``, ``nodes``) and edge
-keys (``eh:``, ``ev``, ``out:``, ``in:``, ``edges``); the shared keys (feed, ``ends``,
-marks) are shared in proportion to element counts. Per node, per edge and per element
+keys) split by key family into node keys (``nh:``, ``nv``, ``ix:``, ``nodes``,
+``nodes:dead``) and edge keys (``eh:``, ``ev``, ``out:``, ``in:``, ``edges``,
+``edges:dead``); the shared keys (feed, ``ends``, marks) are shared in proportion to
+element counts. Per node, per edge and per element
 figures, ``used_memory`` of the server, versions kept, and the RSS of each stage process.
 """
 
@@ -50,8 +51,10 @@ async def run(stack: stacks.Stack, *, when: str) -> stats.Result:
             await measure()
     await measure()
     nodes, edges = await stack.counts()
-    node_versions = int(await client.hlen(f"{prefix}nv"))
-    edge_versions = int(await client.hlen(f"{prefix}ev"))
+    # Past versions are in ``nv``/``ev``, the current one of each alive element in its
+    # ``nodes``/``edges`` field.
+    node_versions = int(await client.hlen(f"{prefix}nv")) + nodes
+    edge_versions = int(await client.hlen(f"{prefix}ev")) + edges
     info = await client.info("memory")
     share = sizes["shared"] / max(nodes + edges, 1)
     total = sum(sizes.values())

@@ -32,7 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from processors import app as processors_app
 from producers import simulation
-from store.keys import Keys
+from store.keys import Keys, Kind
 from topolog import runner
 from topolog.core import envelope, simulate
 from topolog.platform import local
@@ -266,8 +266,8 @@ class Stack:
     async def counts(self) -> tuple[int, int]:
         """(alive nodes, alive edges) in the projection."""
         assert self.redis is not None
-        nodes = await self.redis.scard(f"{self.keys.prefix}nodes")
-        edges = await self.redis.scard(f"{self.keys.prefix}edges")
+        nodes = await self.redis.hlen(self.keys.alive(Kind.NODE))
+        edges = await self.redis.hlen(self.keys.alive(Kind.EDGE))
         return int(nodes), int(edges)
 
     async def wait_counts(self, nodes: int, edges: int, *, limit_s: float) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from topolog.core import graph
 
 T0 = 1_700_000_000.0  # a changeset time in epoch seconds
@@ -53,3 +55,38 @@ def delete_edge(edge_id: str, offset: int = 0) -> graph.Change:
 
 def changeset(at: float, *changes: graph.Change) -> graph.ChangeSet:
     return graph.ChangeSet(time=at, changes=list(changes))
+
+
+def random_changesets(seed: int, count: int) -> list[graph.ChangeSet]:
+    """Random changesets over 8 node ids: same-ms and sub-ms times, clock skew,
+    recreations."""
+    rnd = random.Random(seed)
+    node_ids = [f"n{i}" for i in range(8)]
+    out = []
+    t = T0
+    for _ in range(count):
+        t += rnd.choice([0, 0.0004, 0.5, 1, 3, -2])  # same ms, sub-ms, and clock skew
+        changes: list[graph.Change] = []
+        for _ in range(rnd.randint(1, 4)):
+            a, b = rnd.choice(node_ids), rnd.choice(node_ids)
+            roll = rnd.random()
+            if roll < 0.4:
+                changes.append(
+                    upsert_node(
+                        pod(
+                            a,
+                            f"name-{a}",
+                            state=rnd.choice(["UP", "DOWN"]),
+                            app=rnd.choice(["x", "y"]),
+                        ),
+                        rnd.randint(0, 99),
+                    )
+                )
+            elif roll < 0.7:
+                changes.append(upsert_edge(link(a, b, rnd.choice(["ownership", "service"]))))
+            elif roll < 0.85:
+                changes.append(delete_node(a))
+            else:
+                changes.append(delete_edge(link(a, b).id))
+        out.append(changeset(t, *changes))
+    return out

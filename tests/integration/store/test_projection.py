@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from tests.integration.store.builders import (
     delete_node,
     link,
     pod,
+    random_changesets,
     upsert_edge,
     upsert_node,
 )
@@ -157,7 +157,7 @@ async def test_concurrent_reader_never_sees_an_edge_without_its_nodes(
         nonlocal checks
         while not done.is_set() or checks == 0:
             async with reader_client.pipeline(transaction=True) as pipe:
-                pipe.smembers(keys.alive(Kind.EDGE)).smembers(keys.alive(Kind.NODE))
+                pipe.hkeys(keys.alive(Kind.EDGE)).hkeys(keys.alive(Kind.NODE))
                 pipe.smembers(keys.out_edges("hub"))
                 edge_ids, node_ids, hub_out = await pipe.execute()
             children = {e.decode() for e in edge_ids}
@@ -208,7 +208,83 @@ async def test_versions_in_the_same_millisecond_keep_only_the_last(
     node = await reader.node("p1", ms(T0))
     assert node is not None
     assert (node["Metadata"]["State"], node["Revision"]) == ("DOWN", 2)
-    assert await client.zcard(keys.history(Kind.NODE, "p1")) == 1
+    # One version left: it is the current one, without a history zset.
+    assert not await client.exists(keys.history(Kind.NODE, "p1"))
+
+
+async def test_an_element_gets_a_history_zset_with_its_second_version(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    """One version: only the alive hash holds it. The second moves the first into the
+    versions hash and both into a history zset; reads and the feed see every version."""
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    history_key = keys.history(Kind.NODE, "p1")
+    await projection.apply(changeset(T0, upsert_node(pod("p1", "web"), 1)), pos(0))
+    assert not await client.exists(history_key)
+    assert not await client.exists(keys.versions(Kind.NODE))
+    assert await reader.node("p1", ms(T0 - 1)) is None
+    first = await reader.node("p1", ms(T0))
+    assert first is not None
+    assert (first["Revision"], first["CreatedAt"], first["UpdatedAt"]) == (1, ms(T0), ms(T0))
+
+    await projection.apply(
+        changeset(T0 + 10, upsert_node(pod("p1", "web", state="DOWN"), 2)), pos(1)
+    )
+    assert await client.zrange(history_key, 0, -1, withscores=True) == [
+        (b"1", ms(T0)),
+        (b"2", ms(T0 + 10)),
+    ]
+    assert await client.hkeys(keys.versions(Kind.NODE)) == [b"p1/1"]
+    states = {}
+    for s in (-1, 0, 5, 10, 15):
+        node = await reader.node("p1", ms(T0 + s))
+        states[s] = None if node is None else (node["Metadata"]["State"], node["Revision"])
+    assert states == {-1: None, 0: ("UP", 1), 5: ("UP", 1), 10: ("DOWN", 2), 15: ("DOWN", 2)}
+    now = await reader.node("p1")
+    assert now is not None
+    assert (now["CreatedAt"], now["UpdatedAt"]) == (ms(T0), ms(T0 + 10))
+
+    await projection.apply(changeset(T0 + 20, delete_node("p1")), pos(2))
+    assert not await client.hexists(keys.alive(Kind.NODE), "p1")
+    assert await reader.node("p1") is None
+    last = await reader.versions(Kind.NODE, ["p1"], ms(T0 + 25), since=ms(T0 + 15))
+    assert (last["p1"].revision, last["p1"].deleted_at) == (2, ms(T0 + 20))
+
+    # The feed resolves each revision, whether current, superseded or deleted since.
+    entries = await feed.read_after(client, keys, 0, count=None)
+    resolved = [
+        (c["op"], c["Revision"], c.get("node", {}).get("Metadata", {}).get("State"))
+        for e in entries
+        for c in e.changes
+    ]
+    assert resolved == [
+        ("node.upsert", 1, "UP"),
+        ("node.upsert", 2, "DOWN"),
+        ("node.delete", 2, None),
+    ]
+    assert [c.get("Source") for e in entries[:2] for c in e.changes] == [
+        {"topic": "topolog.resources", "partition": 0, "offset": 1},
+        {"topic": "topolog.resources", "partition": 0, "offset": 2},
+    ]
+
+
+async def test_a_recreated_element_keeps_its_history(client: aioredis.Redis, keys: Keys) -> None:
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    await projection.apply(changeset(T0, upsert_node(pod("p1", "web"))))
+    await projection.apply(changeset(T0 + 10, delete_node("p1")))
+    await projection.apply(changeset(T0 + 20, upsert_node(pod("p1", "web", state="DOWN"))))
+    node = await reader.node("p1")
+    assert node is not None
+    assert (node["Revision"], node["CreatedAt"], node["UpdatedAt"]) == (2, ms(T0 + 20), ms(T0 + 20))
+    assert await reader.node("p1", ms(T0 + 15)) is None
+    old = await reader.node("p1", ms(T0 + 5))
+    assert old is not None
+    assert (old["Revision"], old["Metadata"]["State"]) == (1, "UP")
+    # Recreated in the ms of its deletion: the deletion covers no time and leaves.
+    await projection.apply(changeset(T0 + 30, delete_node("p1")))
+    await projection.apply(changeset(T0 + 30, upsert_node(pod("p1", "web"))))
+    members = await client.zrange(keys.history(Kind.NODE, "p1"), 0, -1)
+    assert members == [b"1", b"d1", b"2", b"3"]
 
 
 async def test_clock_going_backwards_never_reorders_an_elements_history(
@@ -224,39 +300,6 @@ async def test_clock_going_backwards_never_reorders_an_elements_history(
     assert await reader.node("p1", ms(T0 + 5)) is None
 
 
-def _random_changesets(seed: int, count: int) -> list[graph.ChangeSet]:
-    rnd = random.Random(seed)
-    node_ids = [f"n{i}" for i in range(8)]
-    out = []
-    t = T0
-    for _ in range(count):
-        t += rnd.choice([0, 0.0004, 0.5, 1, 3, -2])  # same ms, sub-ms, and clock skew
-        changes: list[graph.Change] = []
-        for _ in range(rnd.randint(1, 4)):
-            a, b = rnd.choice(node_ids), rnd.choice(node_ids)
-            roll = rnd.random()
-            if roll < 0.4:
-                changes.append(
-                    upsert_node(
-                        pod(
-                            a,
-                            f"name-{a}",
-                            state=rnd.choice(["UP", "DOWN"]),
-                            app=rnd.choice(["x", "y"]),
-                        ),
-                        rnd.randint(0, 99),
-                    )
-                )
-            elif roll < 0.7:
-                changes.append(upsert_edge(link(a, b, rnd.choice(["ownership", "service"]))))
-            elif roll < 0.85:
-                changes.append(delete_node(a))
-            else:
-                changes.append(delete_edge(link(a, b).id))
-        out.append(changeset(t, *changes))
-    return out
-
-
 @pytest.mark.parametrize("seed", range(6))
 async def test_redis_projection_equals_the_in_memory_history(
     client: aioredis.Redis, keys: Keys, seed: int
@@ -264,7 +307,7 @@ async def test_redis_projection_equals_the_in_memory_history(
     """The reference semantics (store.history, used by cold time travel) and Redis agree."""
     projection, reader = Projection(client, keys), GraphReader(client, keys)
     model = history.History()
-    sets = _random_changesets(seed, 80)
+    sets = random_changesets(seed, 80)
     for offset, cs in enumerate(sets):
         position = pos(offset)
         got = await projection.apply(cs, position)

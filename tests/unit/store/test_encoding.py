@@ -71,8 +71,7 @@ def test_non_indexed_keys_are_refused() -> None:
 
 def test_version_record_round_trips_with_its_source() -> None:
     source = graph.Source(topic="topolog.resources", partition=3, offset=42)
-    terms = encoding.terms_text(encoding.node_terms(NODE.metadata))
-    raw = encoding.record(1000, source, terms, encoding.node_body(NODE))
+    raw = encoding.record(1000, source, encoding.node_body(NODE))
     version = encoding.parse_record("u1", 2, 2000, raw)
     assert version.body == NODE.to_dict()
     assert version.source == source
