@@ -42,16 +42,34 @@ class Position:
 
 
 def node_body(node: graph.Node) -> bytes:
-    """Canonical JSON of a node as stored: sorted keys, without ``ID`` (the key has it)."""
-    return orjson.dumps({"Metadata": node.metadata}, option=orjson.OPT_SORT_KEYS)
+    """A node as stored: the canonical JSON (sorted keys) of its ``Metadata``; the field
+    name has the ``ID``. Equal state ⇔ equal bytes."""
+    return orjson.dumps(node.metadata, option=orjson.OPT_SORT_KEYS)
 
 
 def edge_body(edge: graph.Edge) -> bytes:
-    """Canonical JSON of an edge as stored: ``Child``, ``Metadata``, ``Parent``."""
-    return orjson.dumps(
-        {"Child": edge.child, "Metadata": edge.metadata, "Parent": edge.parent},
-        option=orjson.OPT_SORT_KEYS,
+    """An edge as stored: ``\\t<Parent>\\t<Child>\\t<canonical JSON of Metadata>``. The
+    leading tab tells it from a node's body (JSON starts with ``{``); the Lua writer
+    finds the ends without decoding JSON. Ids have no tab (orjson escapes any in JSON)."""
+    return b"\t%s\t%s\t%s" % (
+        edge.parent.encode(),
+        edge.child.encode(),
+        orjson.dumps(edge.metadata, option=orjson.OPT_SORT_KEYS),
     )
+
+
+def parse_body(element_id: str, body: bytes) -> dict[str, Any]:
+    """A stored body → the element as the processors sent it (``{"ID", "Metadata"}``,
+    an edge also ``"Child"`` and ``"Parent"``; keys in that order)."""
+    if body[:1] == b"\t":
+        _, parent, child, metadata = body.split(b"\t", 3)
+        return {
+            "ID": element_id,
+            "Child": child.decode(),
+            "Metadata": orjson.loads(metadata),
+            "Parent": parent.decode(),
+        }
+    return {"ID": element_id, "Metadata": orjson.loads(body)}
 
 
 def source_text(source: graph.Source | None) -> str:
@@ -168,7 +186,7 @@ def parse_record(element_id: str, revision: int, updated_at: int, raw: bytes) ->
         revision=revision,
         created_at=int(created),
         updated_at=updated_at,
-        body={"ID": element_id, **orjson.loads(body)},
+        body=parse_body(element_id, body),
         source=parse_source(source.decode()),
     )
 

@@ -82,11 +82,12 @@ class Keys:
         return f"{self.prefix}{kind.value}h:{element_id}"
 
     def out_edges(self, node_id: str) -> str:
-        """Set of alive edge ids whose Parent is the node."""
+        """Zset (all scores 0: a listpack while small) of alive edge ids whose Parent is
+        the node."""
         return f"{self.prefix}out:{node_id}"
 
     def in_edges(self, node_id: str) -> str:
-        """Set of alive edge ids whose Child is the node."""
+        """Zset (all scores 0) of alive edge ids whose Child is the node."""
         return f"{self.prefix}in:{node_id}"
 
     def index(self, term: str) -> str:

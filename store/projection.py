@@ -70,8 +70,7 @@ def _change_args(change: graph.Change) -> tuple[str, str, bytes, str, str]:
     if change.op is graph.Op.EDGE_UPSERT:
         if change.edge is None:
             raise ValueError(f"edge.upsert {change.id} without an edge")
-        ends = encoding.terms_text([change.edge.parent, change.edge.child])
-        return (change.op.value, change.edge.id, encoding.edge_body(change.edge), src, ends)
+        return (change.op.value, change.edge.id, encoding.edge_body(change.edge), src, "")
     return (change.op.value, change.id, b"", src, "")
 
 

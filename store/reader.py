@@ -135,9 +135,9 @@ class GraphReader:
         async with self._client.pipeline(transaction=True) as pipe:
             for node_id in node_ids:
                 if direction is not Direction.IN:
-                    pipe.smembers(self._keys.out_edges(node_id))
+                    pipe.zrange(self._keys.out_edges(node_id), 0, -1)
                 if direction is not Direction.OUT:
-                    pipe.smembers(self._keys.in_edges(node_id))
+                    pipe.zrange(self._keys.in_edges(node_id), 0, -1)
             replies: list[Any] = await pipe.execute()
         per_node = 2 if direction is Direction.BOTH else 1
         out: list[list[str]] = []

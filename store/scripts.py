@@ -11,15 +11,15 @@ An alive element's current version is its field in the alive hash (``nodes``/``e
 CreatedAt empty when it equals the start (a first version). A version that is no longer
 current (superseded, or ended by a deletion) is moved to the versions hash (``<kind>v``,
 field ``<id>/<rev>``) as ``<CreatedAt>\\n<source>\\n<body>``, the form the read scripts
-return for every version. The body is the element's canonical JSON without its ``ID``
-(the field names it); orjson never writes a raw newline, so the body is everything after
-the last separator. The history zset (``<kind>h:<id>``) exists only once an element has
-a second member (or is deleted): most elements have one version and no history key.
+return for every version. The body (``encoding.node_body``/``edge_body``) is a node's
+canonical ``Metadata`` JSON, or ``\\t<Parent>\\t<Child>\\t<Metadata JSON>`` for an edge;
+orjson never writes a raw newline, so the body is everything after the last separator.
+The history zset (``<kind>h:<id>``) exists only once an element has a second member (or
+is deleted): most elements have one version and no history key.
 
 ``APPLY`` — ARGV: prefix, hwm field ('' = none), offset, time ms, count, and one blob of
-netstrings ``<length>:<bytes>``, per change ``op, id, body, source, terms``; for an edge
-upsert ``terms`` is ``Parent\\tChild``
-(used for adjacency, not stored: the body has them). Returns ``{revision, changes}``;
+netstrings ``<length>:<bytes>``, per change ``op, id, body, source, terms`` (a node's
+index terms, tab-separated; '' for an edge). Returns ``{revision, changes}``;
 revision -1 = a redelivered record, 0 = nothing changed.
 
 ``LOOKUP`` — ARGV: prefix, kind, t1, t0 (ms, or ``+inf`` for now), ids. For each id, the
@@ -58,6 +58,13 @@ local function parse(rec)
   if created == '' then created = start end
   return string.sub(rec, 1, a - 1), start, created, string.sub(rec, c + 1, d - 1),
     string.sub(rec, d + 1, e - 1), string.sub(rec, e + 1)
+end
+
+-- an edge's body → Parent, Child (the body is ``\t<Parent>\t<Child>\t<Metadata>``)
+local function ends_of(body)
+  local a = string.find(body, '\t', 2, true)
+  local b = string.find(body, '\t', a + 1, true)
+  return string.sub(body, 2, a - 1), string.sub(body, a + 1, b - 1)
 end
 
 -- current record → the record of that version once it is no longer current
@@ -132,10 +139,8 @@ local function upsert(kind, id, body, src, terms)
   end
   if history then redis.call('ZADD', hk, start, rev) end
   if created == nil or tonumber(created) == start then created = '' end
-  local stored_terms = terms
-  if kind == 'e' then stored_terms = '' end
   redis.call('HSET', ak, id,
-    rev .. '\n' .. start .. '\n' .. created .. '\n' .. src .. '\n' .. stored_terms .. '\n' .. body)
+    rev .. '\n' .. start .. '\n' .. created .. '\n' .. src .. '\n' .. terms .. '\n' .. body)
   if kind == 'n' then
     local had, has = {}, {}
     local old, new = split(old_terms, '\t'), split(terms, '\t')
@@ -148,14 +153,18 @@ local function upsert(kind, id, body, src, terms)
       if not had[term] then redis.call('SADD', P .. 'ix:' .. term, id) end
     end
   else
-    local ends = split(terms, '\t')
-    if old_body then
-      local was = cjson.decode(old_body)
-      redis.call('SREM', P .. 'out:' .. was['Parent'], id)
-      redis.call('SREM', P .. 'in:' .. was['Child'], id)
+    -- Adjacency zsets (score 0): small ones are listpacks, half the size of a set.
+    local parent, child = ends_of(body)
+    local parent_was, child_was = nil, nil
+    if old_body then parent_was, child_was = ends_of(old_body) end
+    if parent ~= parent_was then
+      if parent_was then redis.call('ZREM', P .. 'out:' .. parent_was, id) end
+      redis.call('ZADD', P .. 'out:' .. parent, 0, id)
     end
-    redis.call('SADD', P .. 'out:' .. ends[1], id)
-    redis.call('SADD', P .. 'in:' .. ends[2], id)
+    if child ~= child_was then
+      if child_was then redis.call('ZREM', P .. 'in:' .. child_was, id) end
+      redis.call('ZADD', P .. 'in:' .. child, 0, id)
+    end
   end
   feed[#feed + 1] = '["' .. kind .. '+",' .. cjson.encode(id) .. ',' .. rev .. ',' .. start .. ']'
 end
@@ -167,14 +176,13 @@ local function delete(kind, id)
   local r, s, _c, _src, terms, body = parse(cur)
   if kind == 'n' then
     -- A node takes its edges with it (as in Skydive): no edge outlives its node.
-    local edges = redis.call('SUNION', P .. 'out:' .. id, P .. 'in:' .. id)
-    table.sort(edges)
+    local edges = redis.call('ZUNION', 2, P .. 'out:' .. id, P .. 'in:' .. id)
     for _, edge in ipairs(edges) do delete('e', edge) end
     for _, term in ipairs(split(terms, '\t')) do redis.call('SREM', P .. 'ix:' .. term, id) end
   else
-    local was = cjson.decode(body)
-    redis.call('SREM', P .. 'out:' .. was['Parent'], id)
-    redis.call('SREM', P .. 'in:' .. was['Child'], id)
+    local parent, child = ends_of(body)
+    redis.call('ZREM', P .. 'out:' .. parent, id)
+    redis.call('ZREM', P .. 'in:' .. child, id)
   end
   local hk = P .. kind .. 'h:' .. id
   local last_start = tonumber(s)

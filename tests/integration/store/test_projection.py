@@ -158,7 +158,7 @@ async def test_concurrent_reader_never_sees_an_edge_without_its_nodes(
         while not done.is_set() or checks == 0:
             async with reader_client.pipeline(transaction=True) as pipe:
                 pipe.hkeys(keys.alive(Kind.EDGE)).hkeys(keys.alive(Kind.NODE))
-                pipe.smembers(keys.out_edges("hub"))
+                pipe.zrange(keys.out_edges("hub"), 0, -1)
                 edge_ids, node_ids, hub_out = await pipe.execute()
             children = {e.decode() for e in edge_ids}
             assert children == {e.decode() for e in hub_out}

@@ -83,6 +83,18 @@ def test_version_record_round_trips_with_its_source() -> None:
     }
 
 
+def test_edge_record_round_trips_with_its_ends() -> None:
+    edge = graph.Edge(
+        id="e1", parent="uid-a", child="uid-b", metadata={"RelationType": "ownership"}
+    )
+    body = encoding.edge_body(edge)
+    assert body == b'\tuid-a\tuid-b\t{"RelationType":"ownership"}'
+    version = encoding.parse_record("e1", 1, 2000, encoding.record(1000, None, body))
+    assert version.body == edge.to_dict()
+    assert list(version.body) == ["ID", "Child", "Metadata", "Parent"]
+    assert version.source is None
+
+
 def test_changeset_times_in_seconds_become_milliseconds() -> None:
     assert encoding.to_ms(1_700_000_000.1234) == 1_700_000_000_123
 

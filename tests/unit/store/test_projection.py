@@ -24,7 +24,7 @@ def test_script_args_carry_position_time_and_one_group_per_change() -> None:
     assert args[:5] == ["p:", "g:2", 9, 1500, 3]
     assert _netstrings(args[5]) == [
         *[b"node.upsert", b"a", encoding.node_body(n), b"", b"Name=a\tType=pod"],
-        *[b"edge.upsert", b"e1", encoding.edge_body(e), b"", b"a\tb"],
+        *[b"edge.upsert", b"e1", encoding.edge_body(e), b"", b""],
         *[b"edge.delete", b"e1", b"", b"", b""],
     ]
 
