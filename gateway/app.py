@@ -15,18 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import Response
 
 from gateway.backend import Backend
 from gateway.hub import Hub
 from gateway.limits import BodyLimit, validation_error
+from gateway.observe import Observe
 from gateway.routes import alerts, dashboard, health, nodes, reach, stream, topology
 from gateway.settings import GatewaySettings, get_settings
 from gateway.state import AppState
@@ -66,26 +65,12 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
-    app.middleware("http")(_observe)
+    app.add_middleware(Observe)
     app.add_middleware(BodyLimit, max_bytes=conf.max_body_bytes)
     app.add_exception_handler(RequestValidationError, validation_error)
     for module in (topology, nodes, reach, stream, alerts, health, dashboard):
         app.include_router(module.router)
     return app
-
-
-async def _observe(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Count requests and time them, by route template (not raw path: bounded labels)."""
-    started = time.perf_counter()
-    response = await call_next(request)
-    state: AppState | None = getattr(request.app.state, "gateway", None)
-    if state is not None:
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        state.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        state.metrics.latency.labels(route).observe(time.perf_counter() - started)
-    return response
 
 
 @contextlib.asynccontextmanager

@@ -1,8 +1,14 @@
 """The live fan-out: one reader of the change feed, one bounded queue per subscriber.
 
 Flows in: the backend's change feed from the revision of a live snapshot on.
-Flows out: per subscriber, ``(revision, events)`` batches rendered for its visibility
-while the hub's mirror stands at exactly that revision (``events.render``).
+Flows out: per subscriber, ``Batch`` values (a revision's events rendered for its
+visibility while the hub's mirror stands at exactly that revision, ``events.render``,
+and their SSE bytes, ``wire``).
+
+Subscribers are grouped by visibility (equal filters and scopes share a group): each
+revision is rendered and encoded once per group, and a group with nothing to see costs
+nothing per subscriber — 1,000 streams on one filter cost one rendering and one
+encoding, then one queue append each.
 
 Guarantees: a subscriber receives every revision after ``Subscription.start`` in order,
 none twice. A subscriber whose queue would exceed its bound is marked overflowed and
@@ -17,18 +23,28 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from dataclasses import dataclass, field
 
-from gateway import events
+from gateway import events, wire
 from gateway.backend import Backend, FeedGap
 from gateway.mirror import Mirror, Transition
 
 log = logging.getLogger(__name__)
 
-Batch = tuple[int, list[events.Event]]
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One revision's events for one visibility, and their SSE bytes (ids ``r.0``…)."""
+
+    revision: int
+    events: list[events.Event]
+    payload: bytes
 
 
 #: Most Sync events kept for one revision.
 _SYNC_CACHE = 64
+#: Most bytes of encoded Sync events kept for one revision (a whole graph's can be big).
+_SYNC_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def _visibility_key(vis: events.Visibility) -> object:
@@ -45,9 +61,13 @@ class Overflow(Exception):
 
 
 class Subscription:
-    def __init__(self, hub: Hub, vis: events.Visibility, *, start: int, limit: int) -> None:
+    def __init__(
+        self, hub: Hub, vis: events.Visibility, key: object, *, start: int, limit: int
+    ) -> None:
         self.hub = hub
         self.vis = vis
+        #: The group this subscriber belongs to (``_visibility_key(vis)``).
+        self.key = key
         #: The hub's revision when subscribing: batches come for later revisions.
         self.start = start
         self._limit = limit
@@ -56,25 +76,31 @@ class Subscription:
         self._ready = asyncio.Event()
         self.overflowed = False
 
-    def offer(self, revision: int, batch: list[events.Event]) -> bool:
+    def offer(self, batch: Batch) -> bool:
         """Queue a batch; False (and overflowed) when it would exceed the bound."""
         if self.overflowed:
             return False
-        if self._pending + len(batch) > self._limit:
-            self.overflowed = True
-            self._ready.set()
+        if self._pending + len(batch.events) > self._limit:
+            self.overflow()
             return False
-        self._pending += len(batch)
-        self._queue.append((revision, batch))
+        self._pending += len(batch.events)
+        self._queue.append(batch)
         self._ready.set()
         return True
 
-    async def get(self) -> Batch:
+    def overflow(self) -> None:
+        self.overflowed = True
+        self._ready.set()
+
+    async def get(self) -> list[Batch]:
+        """Every queued batch, oldest first (waiting for one); ``Overflow`` once the
+        queue is empty and the subscriber was dropped."""
         while True:
             if self._queue:
-                revision, batch = self._queue.popleft()
-                self._pending -= len(batch)
-                return revision, batch
+                out = list(self._queue)
+                self._queue.clear()
+                self._pending = 0
+                return out
             if self.overflowed:
                 raise Overflow()
             self._ready.clear()
@@ -84,17 +110,28 @@ class Subscription:
         self.hub.unsubscribe(self)
 
 
+@dataclass(slots=True)
+class _Group:
+    vis: events.Visibility
+    #: Insertion-ordered set of the group's subscribers.
+    subs: dict[Subscription, None] = field(default_factory=dict)
+
+
 class Hub:
     def __init__(self, backend: Backend, *, block_s: float = 5.0, retry_s: float = 1.0) -> None:
         self._backend = backend
         self._block_s = block_s
         self._retry_s = retry_s
-        self._subscribers: set[Subscription] = set()
+        #: Visibility key → the subscribers that share it.
+        self._groups: dict[object, _Group] = {}
+        self._count = 0
         self._task: asyncio.Task[None] | None = None
         self.mirror = Mirror()
         self.ready = False
         #: (revision, visibility) → Sync event; only entries of the current revision.
         self._syncs: dict[tuple[int, object], events.Event] = {}
+        #: The same for their bytes, within ``_SYNC_CACHE_BYTES``.
+        self._sync_bytes: dict[tuple[int, object], bytes] = {}
 
     @property
     def revision(self) -> int:
@@ -124,26 +161,41 @@ class Hub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for sub in list(self._subscribers):
-            sub.overflowed = True
-            sub._ready.set()
-        self._subscribers.clear()
+        self._drop_all()
+
+    def _drop_all(self) -> None:
+        for group in self._groups.values():
+            for sub in group.subs:
+                sub.overflow()
+        self._groups.clear()
+        self._count = 0
 
     async def _load(self) -> None:
         snapshot = await self._backend.snapshot()
         self.mirror = Mirror.from_snapshot(snapshot, snapshot.revision)
 
     def subscribe(self, vis: events.Visibility, *, limit: int) -> Subscription:
-        sub = Subscription(self, vis, start=self.mirror.revision, limit=limit)
-        self._subscribers.add(sub)
+        key = _visibility_key(vis)
+        sub = Subscription(self, vis, key, start=self.mirror.revision, limit=limit)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(vis)
+        group.subs[sub] = None
+        self._count += 1
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self._subscribers.discard(sub)
+        group = self._groups.get(sub.key)
+        if group is None or sub not in group.subs:
+            return
+        del group.subs[sub]
+        self._count -= 1
+        if not group.subs:
+            del self._groups[sub.key]
 
     @property
     def subscribers(self) -> int:
-        return len(self._subscribers)
+        return self._count
 
     async def _follow(self) -> None:
         while True:
@@ -169,16 +221,17 @@ class Hub:
                 await self._reload()
 
     def publish(self, revision: int, transitions: list[Transition]) -> None:
-        # Rendered once per distinct visibility, not once per subscriber: many streams
+        # Rendered and encoded once per group, not once per subscriber: many streams
         # share a filter (1,000 dashboards on one namespace), and rendering is the cost.
-        rendered: dict[object, list[events.Event]] = {}
-        for sub in list(self._subscribers):
-            key = _visibility_key(sub.vis)
-            batch = rendered.get(key)
-            if batch is None:
-                batch = rendered[key] = events.render(transitions, sub.vis)
-            if batch and not sub.offer(revision, batch):
-                self._subscribers.discard(sub)
+        encoder = wire.Encoder()
+        for group in list(self._groups.values()):
+            rendered = events.render(transitions, group.vis)
+            if not rendered:
+                continue
+            batch = Batch(revision, rendered, encoder.batch(revision, rendered))
+            dropped = [sub for sub in group.subs if not sub.offer(batch)]
+            for sub in dropped:
+                self.unsubscribe(sub)
 
     def sync(self, vis: events.Visibility) -> events.Event:
         """The ``Sync`` event of the live graph for ``vis``, computed once per revision
@@ -193,11 +246,24 @@ class Hub:
             cached = self._syncs[key] = events.sync(self.mirror, vis)
         return cached
 
+    def sync_payload(self, vis: events.Visibility) -> bytes:
+        """``sync(vis)`` as SSE bytes with the revision as id, encoded once per revision
+        and visibility as long as the cached ones stay under ``_SYNC_CACHE_BYTES``."""
+        key = (self.mirror.revision, _visibility_key(vis))
+        cached = self._sync_bytes.get(key)
+        if cached is not None:
+            return cached
+        found = self.sync(vis)
+        payload = wire.event(found.name, found.data, str(self.mirror.revision))
+        if self._sync_bytes and next(iter(self._sync_bytes))[0] != self.mirror.revision:
+            self._sync_bytes.clear()
+        used = sum(len(p) for p in self._sync_bytes.values())
+        if used + len(payload) <= _SYNC_CACHE_BYTES:
+            self._sync_bytes[key] = payload
+        return payload
+
     async def _reload(self) -> None:
-        for sub in list(self._subscribers):
-            sub.overflowed = True
-            sub._ready.set()
-        self._subscribers.clear()
+        self._drop_all()
         try:
             await self._load()
         except Exception:

@@ -3,8 +3,11 @@
 Flows in: the subscriber's ``Visibility`` and where it starts — nothing (a sync of the
 live graph), a ``Cursor`` (``Last-Event-ID``: continue right after it), or a time
 (``since``: the graph then, then every change after it).
-Flows out: ``ServerSentEvent``s, each with an ``id`` (see ``events``), ending with a
-``Resync`` event when the client fell behind or its point in the feed was trimmed.
+Flows out: chunks of SSE bytes (``wire``), each event with an ``id`` (see ``events``),
+ending with a ``Resync`` event when the client fell behind or its point in the feed was
+trimmed. Live batches arrive already encoded by the hub (once per filter, shared by every
+stream with that filter); whatever queued up while the client was being written to goes
+out as one chunk.
 
 No gap, no duplicate: the stream subscribes to the hub first (revision ``H``), replays
 revisions up to ``H`` from a private mirror, then takes the hub's batches (> ``H``).
@@ -14,13 +17,10 @@ starts, so those failures are HTTP errors, not a broken stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import orjson
-from sse_starlette import ServerSentEvent
-
-from gateway import events, replay
+from gateway import events, replay, wire
 from gateway.backend import Backend, FeedGap, OutsideHotWindow
 from gateway.hub import Hub, Overflow, Subscription
 from gateway.mirror import Mirror
@@ -37,8 +37,8 @@ class StreamError(ValueError):
 @dataclass(slots=True)
 class Plan:
     sub: Subscription
-    #: The sync event to send first, with its id.
-    initial: tuple[events.Event, str] | None = None
+    #: The sync event to send first, encoded with its id.
+    initial: bytes | None = None
     #: Private mirror to replay from, up to ``sub.start``.
     mirror: Mirror | None = None
     #: Events of this revision up to this index were seen already.
@@ -86,57 +86,59 @@ async def _plan(
                 # Changes newer than the hub: let the hub deliver them.
                 mirror = hub.mirror.copy()
             initial = events.sync(mirror, sub.vis)
-            return Plan(sub, initial=(initial, str(mirror.revision)), mirror=mirror)
+            payload = wire.event(initial.name, initial.data, str(mirror.revision))
+            return Plan(sub, initial=payload, mirror=mirror)
     except FeedGap as exc:
         raise StreamError(
             f"that point of the stream was trimmed ({exc}); resync", gone=True
         ) from exc
     except OutsideHotWindow as exc:
         raise StreamError(f"{exc}; ask for a later time", gone=True) from exc
-    return Plan(sub, initial=(hub.sync(sub.vis), str(head)))
+    return Plan(sub, initial=hub.sync_payload(sub.vis))
 
 
-def encode(event: events.Event, event_id: str | None) -> ServerSentEvent:
-    return ServerSentEvent(data=orjson.dumps(event.data).decode(), event=event.name, id=event_id)
+def resync(reason: str) -> bytes:
+    return wire.event(events.RESYNC, {"reason": reason})
 
 
-def resync(reason: str) -> ServerSentEvent:
-    return ServerSentEvent(data=orjson.dumps({"reason": reason}).decode(), event=events.RESYNC)
-
-
-def _batch(
-    revision: int, batch: list[events.Event], skip: events.Cursor | None
-) -> list[ServerSentEvent]:
-    first = 0
+def _first(revision: int, skip: events.Cursor | None) -> int:
+    """Index of the first event of ``revision`` the client has not seen."""
     if skip is not None and skip.revision == revision and skip.index is not None:
-        first = skip.index + 1
-    return [encode(e, f"{revision}.{i}") for i, e in enumerate(batch) if i >= first]
+        return skip.index + 1
+    return 0
 
 
-async def run(plan: Plan, backend: Backend) -> AsyncIterator[ServerSentEvent]:
-    """The stream's events; closes the subscription however it ends."""
+async def run(
+    plan: Plan, backend: Backend, *, on_resync: Callable[[], None] | None = None
+) -> AsyncIterator[bytes]:
+    """The stream's chunks; closes the subscription however it ends. ``on_resync`` is
+    called when the stream ends with a ``Resync`` event."""
     sub = plan.sub
     try:
         if plan.initial is not None:
-            event, event_id = plan.initial
-            yield encode(event, event_id)
+            yield plan.initial
         if plan.mirror is not None:
             mirror = plan.mirror
             try:
                 async for entry in replay.entries(backend, mirror.revision, sub.start):
                     batch = events.render(mirror.apply(entry), sub.vis)
-                    for sse_event in _batch(entry.revision, batch, plan.skip):
-                        yield sse_event
+                    first = _first(entry.revision, plan.skip)
+                    if len(batch) > first:
+                        yield wire.batch(entry.revision, batch, first)
             except FeedGap as exc:
+                if on_resync is not None:
+                    on_resync()
                 yield resync(f"the stream's past was trimmed: {exc}")
                 return
+        # Live batches are all after ``sub.start`` >= any resume point: nothing to skip.
         while True:
             try:
-                revision, batch = await sub.get()
+                batches = await sub.get()
             except Overflow:
+                if on_resync is not None:
+                    on_resync()
                 yield resync("the client fell behind; reconnect without Last-Event-ID")
                 return
-            for sse_event in _batch(revision, batch, plan.skip):
-                yield sse_event
+            yield batches[0].payload if len(batches) == 1 else b"".join(b.payload for b in batches)
     finally:
         sub.close()

@@ -4,8 +4,11 @@ Flows in: a loaded stack, the number of subscribers (loopback connections from t
 process), how long to publish probes and how often.
 Flows out: how many subscribers connected, p50/p99/max latency from just before a probe
 change is handed to the Kafka producer to its arrival at *each* subscriber, and the
-share of (probe, subscriber) deliveries that arrived. Bounded: the subscribers are
-cancelled when the probes are done; nothing is left running.
+share of (probe, subscriber) deliveries that arrived. To tell the pipeline from the
+fan-out: the latency to the *first* subscriber a probe reached (pipeline + hub + one
+write), the spread of each delivery after that first one (the fan-out itself), and the
+gateway's CPU seconds while the probes ran. Bounded: the subscribers are cancelled when
+the probes are done; nothing is left running.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ async def run(
 ) -> tuple[stats.Result, int]:
     sent: dict[int, float] = {}
     latencies: list[float] = []
+    #: Per probe, every arrival time (one per subscriber).
+    arrivals: dict[int, list[float]] = {}
     synced = 0
 
     def on_event(name: str, data: bytes, at: float) -> None:
@@ -43,6 +48,7 @@ async def run(
         seq = sse.probe_seq(data)
         if seq is not None and seq in sent and name.startswith("Node"):
             latencies.append(at - sent[seq])
+            arrivals.setdefault(seq, []).append(at)
 
     path = sse.stream_path(PROBE_FILTER)
     drain_s = await _drained(stack, first_seq)
@@ -63,6 +69,7 @@ async def run(
     connected = synced
     connect_s = time.perf_counter() - connect_began
     seq = first_seq
+    cpu_before = stack.cpu().get("gateway", 0.0)
     try:
         async with publishing.Publisher(
             bootstrap=stack.kafka,
@@ -77,6 +84,7 @@ async def run(
                 seq += 1
                 await asyncio.sleep(1 / probes_per_s)
         await asyncio.sleep(5.0)
+        cpu_gateway = stack.cpu().get("gateway", 0.0) - cpu_before
     finally:
         for task in tasks:
             task.cancel()
@@ -85,6 +93,8 @@ async def run(
                 await task
     failed = sum(1 for t in tasks if t.done() and not t.cancelled() and t.exception())
     wanted = (seq - first_seq) * connected
+    first = [min(times) - sent[s] for s, times in arrivals.items()]
+    spread = [t - min(times) for times in arrivals.values() for t in times]
     return {
         "scenario": "fanout",
         "subscribers": subscribers,
@@ -95,6 +105,9 @@ async def run(
         "probes": seq - first_seq,
         "delivered_share": stats.ratio(len(latencies), wanted),
         **stats.latency_ms(latencies, "delivery"),
+        **stats.latency_ms(first, "first_delivery"),
+        **stats.latency_ms(spread, "fanout_spread"),
+        "cpu_s_gateway": round(cpu_gateway, 2),
     }, seq
 
 

@@ -16,10 +16,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
-from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from gateway import auth, events, sse, times
 from gateway.deps import PrincipalDep, StateDep
+from gateway.eventstream import EventStream
 from gateway.responses import error
 from gateway.state import AppState
 from topolog.core import query
@@ -27,6 +27,8 @@ from topolog.core import query
 router = APIRouter(prefix="/api/v1", tags=["streams"])
 
 MAX_FILTER_CHARS = 4096
+#: A send to a client waiting longer than this ends its stream (it stopped reading).
+SEND_TIMEOUT_S = 30.0
 
 Filter = Annotated[
     str | None,
@@ -97,18 +99,16 @@ async def open_stream(
         _release(state, principal)
         raise
 
-    async def body() -> AsyncIterator[ServerSentEvent]:
+    async def body() -> AsyncIterator[bytes]:
         state.metrics.streams.labels(endpoint).inc()
         try:
-            async for event in sse.run(plan, state.backend):
-                if event.event == events.RESYNC:
-                    state.metrics.resyncs.inc()
-                yield event
+            async for chunk in sse.run(plan, state.backend, on_resync=state.metrics.resyncs.inc):
+                yield chunk
         finally:
             state.metrics.streams.labels(endpoint).dec()
             _release(state, principal)
 
-    return EventSourceResponse(body(), ping=state.settings.sse_ping_s, send_timeout=30)
+    return EventStream(body(), ping_s=state.settings.sse_ping_s, send_timeout_s=SEND_TIMEOUT_S)
 
 
 def _release(state: AppState, principal: auth.Principal) -> None:
@@ -120,7 +120,7 @@ def _release(state: AppState, principal: auth.Principal) -> None:
 @router.get(
     "/stream",
     summary="Graph changes as Server-Sent Events (sync or replay, then live)",
-    response_class=EventSourceResponse,
+    response_class=EventStream,
 )
 async def stream(
     state: StateDep,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway import events, hub
+from gateway import events, hub, wire
 from gateway.memory_backend import MemoryBackend
 from gateway.scope import Scope
 from topolog.core import query
@@ -52,9 +52,55 @@ async def test_subscribers_with_one_filter_share_one_rendering_and_all_get_the_b
     await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("api", "pod", "api", "shop"))))
     batches = [await asyncio.wait_for(sub.get(), 5) for sub in shop]
     assert len(renders) == 2  # one per distinct filter, not one per subscriber
-    assert all(b == batches[0] for b in batches)
-    assert [e.name for e in batches[0][1]] == ["NodeAdded"]
+    assert all(len(b) == 1 for b in batches)
+    # One batch object, encoded once, shared by the whole group.
+    assert all(b[0] is batches[0][0] for b in batches)
+    batch = batches[0][0]
+    assert [e.name for e in batch.events] == ["NodeAdded"]
+    assert batch.payload == wire.batch(batch.revision, batch.events)
+    assert batch.payload.startswith(f"id: {batch.revision}.0\r\nevent: NodeAdded\r\n".encode())
     assert other.start == shop[0].start
+    assert h.subscribers == 4
+    for sub in shop:
+        sub.close()
+    assert h.subscribers == 1
+    await h.stop()
+
+
+async def test_batches_that_queue_up_are_taken_together_in_order(
+    backend: MemoryBackend, graph_builders: Any
+) -> None:
+    g = graph_builders
+    h = await loaded(backend)
+    sub = h.subscribe(visibility("G.V().Has('K8s.Namespace', 'shop')"), limit=100)
+    for i in range(3):
+        await backend.apply(
+            g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop")))
+        )
+    await until(lambda: h.revision == sub.start + 3)
+    batches = await asyncio.wait_for(sub.get(), 5)
+    assert [b.revision for b in batches] == [sub.start + 1, sub.start + 2, sub.start + 3]
+    assert [b.events[0].data["ID"] for b in batches] == ["n0", "n1", "n2"]
+    await h.stop()
+
+
+async def test_a_subscriber_over_its_bound_is_dropped_after_its_queued_batches(
+    backend: MemoryBackend, graph_builders: Any
+) -> None:
+    g = graph_builders
+    h = await loaded(backend)
+    slow = h.subscribe(visibility("G.V().Has('K8s.Namespace', 'shop')"), limit=2)
+    fine = h.subscribe(visibility("G.V().Has('K8s.Namespace', 'shop')"), limit=100)
+    for i in range(3):
+        await backend.apply(
+            g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop")))
+        )
+    await until(lambda: h.revision == slow.start + 3)
+    assert h.subscribers == 1
+    assert len(await asyncio.wait_for(slow.get(), 5)) == 2
+    with pytest.raises(hub.Overflow):
+        await asyncio.wait_for(slow.get(), 5)
+    assert len(await asyncio.wait_for(fine.get(), 5)) == 3
     await h.stop()
 
 
@@ -81,4 +127,8 @@ async def test_the_sync_event_is_computed_once_per_revision_and_filter(
     assert len(syncs) == 2
     assert "api" in {n["ID"] for n in later.data["Nodes"]}
     assert "api" not in {n["ID"] for n in first.data["Nodes"]}
+    payload = h.sync_payload(vis)
+    assert h.sync_payload(visibility("G.V().Has('K8s.Namespace', 'shop')")) is payload
+    assert payload == wire.event("Sync", later.data, str(h.revision))
+    assert len(syncs) == 2
     await h.stop()

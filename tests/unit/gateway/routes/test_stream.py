@@ -175,3 +175,18 @@ async def test_alerts_stream_state_changes_with_root_cause(
     assert alert.data["rootCause"] == ["sec-pass"]
     assert alert.data["rootCauseNodes"][0]["Metadata"]["Name"] == "mysql-pass"
     await stream.close()
+
+
+async def test_requests_and_streams_are_counted_by_route_template(client: Any, sse: Any) -> None:
+    metrics = client.app.state.gateway.metrics
+    stream = await sse(client.app, "/api/v1/stream?filter=G.V().Has('K8s.Namespace','shop')")
+    await stream.next()
+    assert metrics.streams.labels("stream")._value.get() == 1
+    await stream.close()
+    assert (await client.get("/healthz")).status_code == 200
+    sample = metrics.registry.get_sample_value
+    labels = {"method": "GET", "status": "200"}
+    assert sample("topolog_gateway_requests_total", {"route": "/api/v1/stream", **labels}) == 1
+    assert sample("topolog_gateway_requests_total", {"route": "/healthz", **labels}) == 1
+    assert sample("topolog_gateway_request_seconds_count", {"route": "/api/v1/stream"}) == 1
+    assert metrics.streams.labels("stream")._value.get() == 0
