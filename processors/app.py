@@ -99,7 +99,9 @@ class Processor:
             broker_session_timeout=options.session_timeout,
             broker_heartbeat_interval=options.session_timeout / 4,
             producer_acks=-1,
-            producer_compression_type="lz4",
+            # zstd (level 3): ~5x faster than aiokafka's lz4 (level 9, HC) on changeset
+            # JSON, and twice the ratio; ~5 % less worker CPU (docs/processors.md).
+            producer_compression_type="zstd",
             producer_max_request_size=MAX_REQUEST_BYTES,
             producer_linger=0.005,
         )
