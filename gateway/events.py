@@ -119,6 +119,24 @@ def _is_down(node: Element) -> bool:
     return bool((node.get("Metadata") or {}).get("State") == graph.State.DOWN.value)
 
 
+def needs_neighbourhood(vis: Visibility, before: Element | None, after: Element | None) -> bool:
+    """Whether a node changing from ``before`` to ``after`` can flip the visibility of
+    one of its incident edges for ``vis`` — if not, ``render`` needs no incident edges.
+
+    An edge's visibility depends on its ends only through the scope (unrestricted: not
+    at all) or, with a node filter, through ``vis.node`` of each end; the far end is the
+    same before and after, so only a change of the node's own visibility can flip it.
+    """
+    if vis.alerts_only:
+        return False
+    flt = vis.filter
+    if flt is not None and flt.kind is QueryKind.NODES:
+        return vis.node(before) != vis.node(after)
+    if vis.scope.unrestricted:
+        return False
+    return vis.scope.node_visible(before) != vis.scope.node_visible(after)
+
+
 def render(transitions: list[Transition], vis: Visibility) -> list[Event]:
     """The events one revision's transitions make for one subscriber, in order."""
     out: list[Event] = []

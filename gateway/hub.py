@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from gateway import events, wire
 from gateway.backend import Backend, FeedGap
-from gateway.mirror import Mirror, Transition
+from gateway.mirror import Element, Mirror, Transition
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +213,20 @@ class Hub:
                 continue
             try:
                 for entry in entries:
-                    if entry.revision > self.mirror.revision:
-                        self.publish(entry.revision, self.mirror.apply(entry))
+                    if entry.revision <= self.mirror.revision:
+                        continue
+                    if self._groups:
+                        self.publish(entry.revision, self.mirror.apply(entry, self._needs))
+                    else:
+                        self.mirror.advance(entry)  # nobody listens: no transitions
             except Exception:
                 # A change the mirror cannot apply: start again from a snapshot.
                 log.exception("applying the change feed failed: reloading")
                 await self._reload()
+
+    def _needs(self, before: Element | None, after: Element | None) -> bool:
+        """Whether some subscriber needs a node's neighbourhood for this change."""
+        return any(events.needs_neighbourhood(g.vis, before, after) for g in self._groups.values())
 
     def publish(self, revision: int, transitions: list[Transition]) -> None:
         # Rendered and encoded once per group, not once per subscriber: many streams

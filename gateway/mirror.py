@@ -13,7 +13,8 @@ same entry before the node's own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from store.history import FeedEntry
@@ -22,25 +23,63 @@ from store.snapshot import Snapshot
 
 Element = dict[str, Any]
 Ends = tuple[Element | None, Element | None]
+#: Whether a node's change (before, after) needs its neighbourhood: the incident edges
+#: and their other ends (``events.needs_neighbourhood`` for a subscriber's visibility).
+NeedsNeighbourhood = Callable[[Element | None, Element | None], bool]
+
+_NO_ENDS: Ends = (None, None)
+_NO_NEIGHBOURS: Mapping[str, Element] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
 class Transition:
-    kind: Kind
-    id: str
-    before: Element | None
-    after: Element | None
-    #: An edge's (parent, child) nodes before and after the change.
-    ends_before: Ends = (None, None)
-    ends_after: Ends = (None, None)
-    #: A node's alive incident edges at the change, each with its other end's node id.
-    incident: tuple[tuple[Element, str], ...] = ()
-    #: Other end nodes of ``incident`` (id → node), as they are at the change.
-    neighbours: dict[str, Element] = field(default_factory=dict)
-    #: The RootCause ids of a node (before and after) resolved to nodes (None: unknown).
-    causes: tuple[tuple[str, Element | None], ...] = ()
-    time: int = 0
-    source: dict[str, Any] | None = None
+    """One change as a subscriber's filter needs to judge it (read-only by convention:
+    a plain slotted class because one is built per change of every revision)."""
+
+    __slots__ = (
+        "after",
+        "before",
+        "causes",
+        "ends_after",
+        "ends_before",
+        "id",
+        "incident",
+        "kind",
+        "neighbours",
+        "source",
+        "time",
+    )
+
+    def __init__(
+        self,
+        kind: Kind,
+        id: str,
+        before: Element | None,
+        after: Element | None,
+        *,
+        ends_before: Ends = _NO_ENDS,
+        ends_after: Ends = _NO_ENDS,
+        incident: tuple[tuple[Element, str], ...] = (),
+        neighbours: Mapping[str, Element] = _NO_NEIGHBOURS,
+        causes: tuple[tuple[str, Element | None], ...] = (),
+        time: int = 0,
+        source: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.id = id
+        self.before = before
+        self.after = after
+        #: An edge's (parent, child) nodes before and after the change.
+        self.ends_before = ends_before
+        self.ends_after = ends_after
+        #: A node's alive incident edges at the change, each with its other end's node
+        #: id — only when the mirror was told a subscriber needs them (see ``apply``).
+        self.incident = incident
+        #: Other end nodes of ``incident`` (id → node), as they are at the change.
+        self.neighbours = neighbours
+        #: The RootCause ids of a node (before and after) resolved to nodes (None: unknown).
+        self.causes = causes
+        self.time = time
+        self.source = source
 
 
 class Mirror:
@@ -88,13 +127,48 @@ class Mirror:
             return (None, None)
         return (self.nodes.get(edge["Parent"]), self.nodes.get(edge["Child"]))
 
-    def apply(self, entry: FeedEntry) -> list[Transition]:
-        """Advance to ``entry.revision``; the transitions of its changes, in order."""
-        out = [self._apply_change(change, entry.time) for change in entry.changes]
+    def apply(
+        self, entry: FeedEntry, neighbourhood: NeedsNeighbourhood | None = None
+    ) -> list[Transition]:
+        """Advance to ``entry.revision``; the transitions of its changes, in order.
+
+        A node's transition carries its incident edges and their other ends only when
+        ``neighbourhood(before, after)`` says a subscriber needs them (None: always) —
+        collecting them is most of the cost of a node with many edges."""
+        out = [self._apply_change(change, entry.time, neighbourhood) for change in entry.changes]
         self.revision = entry.revision
         return out
 
-    def _apply_change(self, change: dict[str, Any], time: int) -> Transition:
+    def advance(self, entry: FeedEntry) -> None:
+        """Advance to ``entry.revision`` without transitions (nobody is listening)."""
+        for change in entry.changes:
+            self._update(change)
+        self.revision = entry.revision
+
+    def _update(self, change: dict[str, Any]) -> None:
+        op: str = change["op"]
+        element_id: str = change["id"]
+        if op.startswith("node"):
+            body = change.get("node")
+            if op.endswith("upsert"):
+                if body is not None:
+                    self.nodes[element_id] = _version(body, change)
+            else:
+                self.nodes.pop(element_id, None)
+            return
+        body = change.get("edge")
+        if op.endswith("upsert") and body is None:
+            return
+        before = self.edges.pop(element_id, None)
+        if before is not None:
+            self._unlink(before)
+        if op.endswith("upsert") and body is not None:
+            after = self.edges[element_id] = _version(body, change)
+            self._link(after)
+
+    def _apply_change(
+        self, change: dict[str, Any], time: int, neighbourhood: NeedsNeighbourhood | None
+    ) -> Transition:
         op: str = change["op"]
         element_id: str = change["id"]
         kind = Kind.NODE if op.startswith("node") else Kind.EDGE
@@ -105,13 +179,7 @@ class Mirror:
         if op.endswith("upsert") and body is None:
             # The version left the history while being read: keep the last known state.
             return Transition(kind, element_id, before, before, time=time)
-        if body is not None and op.endswith("upsert"):
-            after = dict(body)
-            after["CreatedAt"] = change["CreatedAt"]
-            after["UpdatedAt"] = change["UpdatedAt"]
-            after["Revision"] = change["Revision"]
-        else:
-            after = None
+        after = _version(body, change) if body is not None and op.endswith("upsert") else None
         source = change.get("Source")
         if kind is Kind.EDGE:
             ends_before = self._ends(before)
@@ -137,13 +205,14 @@ class Mirror:
             self.nodes[element_id] = after
         incident: list[tuple[Element, str]] = []
         neighbours: dict[str, Element] = {}
-        for edge_id in sorted(self._incident.get(element_id, ())):
-            edge = self.edges[edge_id]
-            other = edge["Child"] if edge["Parent"] == element_id else edge["Parent"]
-            incident.append((edge, other))
-            node = self.nodes.get(other)
-            if node is not None:
-                neighbours[other] = node
+        if neighbourhood is None or neighbourhood(before, after):
+            for edge_id in sorted(self._incident.get(element_id, ())):
+                edge = self.edges[edge_id]
+                other = edge["Child"] if edge["Parent"] == element_id else edge["Parent"]
+                incident.append((edge, other))
+                node = self.nodes.get(other)
+                if node is not None:
+                    neighbours[other] = node
         root = [
             str(c)
             for version in (before, after)
@@ -161,6 +230,15 @@ class Mirror:
             time=time,
             source=source,
         )
+
+
+def _version(body: Element, change: dict[str, Any]) -> Element:
+    """The element as streams show it: its body plus the version's times and revision."""
+    out = dict(body)
+    out["CreatedAt"] = change["CreatedAt"]
+    out["UpdatedAt"] = change["UpdatedAt"]
+    out["Revision"] = change["Revision"]
+    return out
 
 
 def _deleted(before: Element | None, change: dict[str, Any]) -> Element | None:

@@ -17,6 +17,7 @@ starts, so those failures are HTTP errors, not a broken stream.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -121,7 +122,8 @@ async def run(
             mirror = plan.mirror
             try:
                 async for entry in replay.entries(backend, mirror.revision, sub.start):
-                    batch = events.render(mirror.apply(entry), sub.vis)
+                    needs = functools.partial(events.needs_neighbourhood, sub.vis)
+                    batch = events.render(mirror.apply(entry, needs), sub.vis)
                     first = _first(entry.revision, plan.skip)
                     if len(batch) > first:
                         yield wire.batch(entry.revision, batch, first)
