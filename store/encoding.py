@@ -174,14 +174,30 @@ class Version:
 
 
 def record(created_at: int, source: graph.Source | None, body: bytes) -> bytes:
-    """A version record as the versions hash stores it and the scripts return it (the Lua
-    writer builds the same): ``<CreatedAt>\n<source>\n<body>``; orjson never writes a
-    raw newline."""
+    """A past version's record as the versions hash stores it (the Lua writer builds the
+    same): ``<CreatedAt>\n<source>\n<body>``; orjson never writes a raw newline."""
     return b"%d\n%s\n%s" % (created_at, source_text(source).encode(), body)
 
 
+def current_record(
+    revision: int, start: int, created_at: int, source: graph.Source | None, terms: str, body: bytes
+) -> bytes:
+    """A current version's record as the alive hash stores it (the Lua writer builds the
+    same): ``<Revision>\n<start>\n<CreatedAt or '' when = start>\n<source>\n<terms>\n<body>``."""
+    created = b"" if created_at == start else b"%d" % created_at
+    src = source_text(source).encode()
+    return b"%d\n%d\n%s\n%s\n%s\n%s" % (revision, start, created, src, terms.encode(), body)
+
+
 def parse_record(element_id: str, revision: int, updated_at: int, raw: bytes) -> Version:
-    created, source, body = raw.split(b"\n", 2)
+    """A record of either form (``record``, ``current_record``): the body has no newline,
+    so the number of fields tells them apart."""
+    parts = raw.split(b"\n", 5)
+    if len(parts) == 6:
+        _revision, start, created, source, _terms, body = parts
+        created = created or start
+    else:
+        created, source, body = parts
     return Version(
         revision=revision,
         created_at=int(created),

@@ -10,10 +10,10 @@ An alive element's current version is its field in the alive hash (``nodes``/``e
 ``<Revision>\\n<start>\\n<CreatedAt>\\n<source>\\n<index terms, tab-separated>\\n<body>``,
 CreatedAt empty when it equals the start (a first version). A version that is no longer
 current (superseded, or ended by a deletion) is moved to the versions hash (``<kind>v``,
-field ``<id>/<rev>``) as ``<CreatedAt>\\n<source>\\n<body>``, the form the read scripts
-return for every version. The body (``encoding.node_body``/``edge_body``) is a node's
-canonical ``Metadata`` JSON, or ``\\t<Parent>\\t<Child>\\t<Metadata JSON>`` for an edge;
-orjson never writes a raw newline, so the body is everything after the last separator.
+field ``<id>/<rev>``) as ``<CreatedAt>\\n<source>\\n<body>``. The body
+(``encoding.node_body``/``edge_body``) is a node's canonical ``Metadata`` JSON, or
+``\\t<Parent>\\t<Child>\\t<Metadata JSON>`` for an edge; orjson never writes a raw
+newline, so the body is everything after the last separator.
 The history zset (``<kind>h:<id>``) exists only once an element has a second member (or
 is deleted): most elements have one version and no history key.
 
@@ -29,6 +29,9 @@ horizon and the global revision, then per id ``member, start, record, deleted at
 
 ``RECORDS`` — ARGV: prefix, then ``kind, <id>/<rev>`` pairs. The version records, current
 or not ('' if gone).
+
+The read scripts return a current version's record as stored (``encoding.parse_record``
+tells the two forms apart by their number of separators: the body has no newline).
 
 ``TRIM`` — ARGV: prefix, cutoff ms, limit. Removes at most ``limit`` versions and
 deletions that ended before the cutoff, and feed entries older than it; an alive element
@@ -58,6 +61,13 @@ local function parse(rec)
   if created == '' then created = start end
   return string.sub(rec, 1, a - 1), start, created, string.sub(rec, c + 1, d - 1),
     string.sub(rec, d + 1, e - 1), string.sub(rec, e + 1)
+end
+
+-- current record → rev, start (as strings)
+local function head(rec)
+  local a = string.find(rec, '\n', 1, true)
+  local b = string.find(rec, '\n', a + 1, true)
+  return string.sub(rec, 1, a - 1), string.sub(rec, a + 1, b - 1)
 end
 
 -- an edge's body → Parent, Child (the body is ``\t<Parent>\t<Child>\t<Metadata>``)
@@ -241,7 +251,7 @@ for i = 5, #ARGV do
   local cur = redis.call('HGET', ak, id)
   local member, start, record, deleted = nil, nil, nil, ''
   local cur_rev, cur_start
-  if cur then cur_rev, cur_start = parse(cur) end
+  if cur then cur_rev, cur_start = head(cur) end
   if not now then
     local m = redis.call('ZREVRANGEBYSCORE', P .. kind .. 'h:' .. id, t1, '-inf',
       'WITHSCORES', 'LIMIT', 0, 2)
@@ -262,7 +272,7 @@ for i = 5, #ARGV do
   end
   if member then
     if member == cur_rev then
-      record = past(cur)
+      record = cur
     else
       record = redis.call('HGET', vk, id .. '/' .. member) or ''
     end
@@ -278,27 +288,24 @@ return out
 """
 )
 
-RECORDS = (
-    "#!lua flags=no-writes\n"
-    + _COMMON
-    + r"""
+RECORDS = r"""#!lua flags=no-writes
 local P = ARGV[1]
 local out = {}
 for i = 2, #ARGV, 2 do
   local kind, field = ARGV[i], ARGV[i + 1]
-  local rec = redis.call('HGET', P .. kind .. 'v', field)
-  if not rec then
-    -- The current version is in the alive hash.
-    local slash = string.find(field, '/[^/]*$')
-    local cur = redis.call('HGET', P .. (kind == 'n' and 'nodes' or 'edges'),
-      string.sub(field, 1, slash - 1))
-    if cur and parse(cur) == string.sub(field, slash + 1) then rec = past(cur) end
+  -- Mostly the feed's latest changes: the current version, in the alive hash (returned
+  -- as it is stored: ``encoding.parse_record`` reads both forms).
+  local slash = string.find(field, '/[^/]*$')
+  local rev = string.sub(field, slash + 1)
+  local rec = redis.call('HGET', P .. (kind == 'n' and 'nodes' or 'edges'),
+    string.sub(field, 1, slash - 1))
+  if not rec or string.sub(rec, 1, #rev + 1) ~= rev .. '\n' then
+    rec = redis.call('HGET', P .. kind .. 'v', field) or ''
   end
-  out[#out + 1] = rec or ''
+  out[#out + 1] = rec
 end
 return out
 """
-)
 
 TRIM = r"""
 local P = ARGV[1]

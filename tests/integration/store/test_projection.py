@@ -21,6 +21,7 @@ from tests.integration.store.builders import (
     link,
     pod,
     random_changesets,
+    src,
     upsert_edge,
     upsert_node,
 )
@@ -220,6 +221,11 @@ async def test_an_element_gets_a_history_zset_with_its_second_version(
     projection, reader = Projection(client, keys), GraphReader(client, keys)
     history_key = keys.history(Kind.NODE, "p1")
     await projection.apply(changeset(T0, upsert_node(pod("p1", "web"), 1)), pos(0))
+    terms = encoding.terms_text(encoding.node_terms(pod("p1", "web").metadata))
+    body = encoding.node_body(pod("p1", "web"))
+    assert await client.hget(keys.alive(Kind.NODE), "p1") == encoding.current_record(
+        1, ms(T0), ms(T0), src(1), terms, body
+    )
     assert not await client.exists(history_key)
     assert not await client.exists(keys.versions(Kind.NODE))
     assert await reader.node("p1", ms(T0 - 1)) is None
@@ -234,7 +240,9 @@ async def test_an_element_gets_a_history_zset_with_its_second_version(
         (b"1", ms(T0)),
         (b"2", ms(T0 + 10)),
     ]
-    assert await client.hkeys(keys.versions(Kind.NODE)) == [b"p1/1"]
+    assert await client.hgetall(keys.versions(Kind.NODE)) == {
+        b"p1/1": encoding.record(ms(T0), src(1), body)
+    }
     states = {}
     for s in (-1, 0, 5, 10, 15):
         node = await reader.node("p1", ms(T0 + s))

@@ -83,6 +83,20 @@ def test_version_record_round_trips_with_its_source() -> None:
     }
 
 
+@pytest.mark.parametrize(("created", "start"), [(1000, 2000), (2000, 2000)])
+def test_a_current_record_reads_like_the_same_past_record(created: int, start: int) -> None:
+    source = graph.Source(topic="topolog.resources", partition=3, offset=42)
+    body = encoding.node_body(NODE)
+    terms = encoding.terms_text(encoding.node_terms(NODE.metadata))
+    current = encoding.current_record(2, start, created, source, terms, body)
+    assert current.split(b"\n")[2] == (b"" if created == start else b"1000")
+    past = encoding.record(created, source, body)
+    assert encoding.parse_record("u1", 2, start, current) == encoding.parse_record(
+        "u1", 2, start, past
+    )
+    assert encoding.parse_record("u1", 2, start, current).created_at == created
+
+
 def test_edge_record_round_trips_with_its_ends() -> None:
     edge = graph.Edge(
         id="e1", parent="uid-a", child="uid-b", metadata={"RelationType": "ownership"}
