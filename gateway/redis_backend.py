@@ -36,7 +36,9 @@ class RedisBackend:
         self._client = client
         self._keys = keys
         self.reader = GraphReader(client, keys)
-        self._travel = RedisTimeTravel(self.reader, loop, cold=cold, timeout=timeout_s)
+        self._travel = RedisTimeTravel(
+            self.reader, loop, cold=cold, timeout=timeout_s, client=client
+        )
 
     def travel(self) -> RedisTimeTravel:
         return self._travel

@@ -124,6 +124,46 @@ async def read_after(
     return await resolve(client, keys, entries) if resolved else entries
 
 
+async def scan_after(
+    client: aioredis.Redis, keys: Keys, after: int, *, count: int = 200
+) -> list[FeedEntry]:
+    """Unresolved entries with revision > ``after`` still in the feed (at most ``count``),
+    without the gap check: for readers that know the trimmed ones do not matter."""
+    raw: Any = await client.xrange(keys.feed, min=f"({stream_id(after)}", count=count)
+    return [parse(entry_id, fields) for entry_id, fields in raw]
+
+
+#: ``(revision, time)`` of the entries after a revision, without their changes.
+_TIMES = """#!lua flags=no-writes
+local out = {}
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2])
+for _, entry in ipairs(entries) do
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 't' then
+      out[#out + 1] = entry[1]
+      out[#out + 1] = fields[i + 1]
+      break
+    end
+  end
+end
+return out
+"""
+
+
+async def times_after(
+    client: aioredis.Redis, keys: Keys, after: int, *, count: int = 10_000
+) -> list[tuple[int, int]]:
+    """``(revision, changeset time ms)`` of the entries with revision > ``after`` still in
+    the feed (at most ``count``), without reading their changes."""
+    raw: Any = await client.register_script(_TIMES)(keys=[keys.feed], args=[after, count])
+    return [(int(_text(raw[i]).split("-", 1)[0]), int(raw[i + 1])) for i in range(0, len(raw), 2)]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 async def tail(
     client: aioredis.Redis, keys: Keys, after: int, *, block_ms: int = 5000, count: int = 1000
 ) -> AsyncIterator[FeedEntry]:

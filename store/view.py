@@ -8,8 +8,10 @@ async, so there are two ways to serve it:
   evaluate on it in memory — right for ``G.At(...)`` and whole-graph queries;
 - ``RedisTimeTravel``: for an evaluator running in a worker thread
   (``await asyncio.to_thread(evaluate, query, RedisTimeTravel(reader, loop))``); the live
-  view forwards each batched call to the loop (indexed, no full read), views at a time
-  are prefetched snapshots, falling back to cold time travel before the hot window.
+  view forwards each batched call to the loop (indexed, no full read). Given the Redis
+  client (for the change feed), a view at a time is the live graph overlaid with the
+  elements changed since (``store.past``: O(changes since t)), else — or when the feed
+  since t is too long — a prefetched snapshot; before the hot window, cold time travel.
 Calling a ``RedisTimeTravel`` from the loop's own thread would deadlock: it raises.
 """
 
@@ -19,6 +21,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
+import redis.asyncio as aioredis
+
+from store.past import Past, PastSource
 from store.reader import GraphReader, OutsideHotWindow
 from store.snapshot import Direction, Element, Snapshot
 from topolog.core.query import view as query_view
@@ -75,8 +80,40 @@ class LiveView:
         return self._bridge.run(self._reader.edges_of(node_ids, direction))
 
 
+class PastView:
+    """The graph at a past time (or over a slice): the live graph plus what changed
+    since (``store.past``); every call is a few round trips."""
+
+    def __init__(self, past: Past, bridge: _Bridge) -> None:
+        self._past = past
+        self._bridge = bridge
+
+    def nodes(self, ids: Sequence[str]) -> list[Element | None]:
+        return self._bridge.run(self._past.nodes(ids))
+
+    def edges(self, ids: Sequence[str]) -> list[Element | None]:
+        return self._bridge.run(self._past.edges(ids))
+
+    def all_node_ids(self) -> Iterable[str]:
+        return self._bridge.run(self._past.all_node_ids())
+
+    def all_edge_ids(self) -> Iterable[str]:
+        return self._bridge.run(self._past.all_edge_ids())
+
+    def nodes_by_index(self, key: str, value: str) -> Iterable[str]:
+        return self._bridge.run(self._past.nodes_by_index(key, value))
+
+    def edges_of(self, node_ids: Sequence[str], direction: Direction) -> list[list[str]]:
+        return self._bridge.run(self._past.edges_of(node_ids, direction))
+
+
 class RedisTimeTravel:
-    """``TimeTravel`` over the Redis projection (times in epoch seconds)."""
+    """``TimeTravel`` over the Redis projection (times in epoch seconds).
+
+    With ``client`` (the reader's Redis), views at a time overlay the live graph with
+    the elements changed since (``PastView``) unless more than ``max_changes`` changes
+    were made since; without it, or beyond that, they are whole snapshots.
+    """
 
     def __init__(
         self,
@@ -85,19 +122,36 @@ class RedisTimeTravel:
         *,
         cold: ColdSlice | None = None,
         timeout: float = 30.0,
+        client: aioredis.Redis | None = None,
+        max_changes: int = 1_000_000,
     ) -> None:
         self._reader = reader
         self._bridge = _Bridge(loop, timeout)
         self._cold = cold
+        self._past = (
+            PastSource(reader, client, max_changes=max_changes) if client is not None else None
+        )
 
     def live(self) -> LiveView:
         return LiveView(self._reader, self._bridge)
 
-    def view_at(self, t: float) -> Snapshot:
-        return self._bridge.run(self._slice(_ms(t), _ms(t)))
+    def view_at(self, t: float) -> PastView | Snapshot:
+        return self._bridge.run(self._view(_ms(t), _ms(t)))
 
-    def view_between(self, t0: float, t1: float) -> Snapshot:
-        return self._bridge.run(self._slice(_ms(t0), _ms(t1)))
+    def view_between(self, t0: float, t1: float) -> PastView | Snapshot:
+        return self._bridge.run(self._view(_ms(t0), _ms(t1)))
+
+    async def _view(self, t0: int, t1: int) -> PastView | Snapshot:
+        if self._past is not None:
+            try:
+                past = await self._past.open(t0, t1)
+            except OutsideHotWindow:
+                if self._cold is None:
+                    raise
+                return await self._cold(t0, t1)
+            if past is not None:
+                return PastView(past, self._bridge)
+        return await self._slice(t0, t1)
 
     async def _slice(self, t0: int, t1: int) -> Snapshot:
         try:
@@ -144,9 +198,17 @@ class PrefetchedTimeTravel:
 
 
 def _conforms(
-    redis_travel: RedisTimeTravel, prefetched: PrefetchedTimeTravel, live: LiveView, snap: Snapshot
+    redis_travel: RedisTimeTravel,
+    prefetched: PrefetchedTimeTravel,
+    live: LiveView,
+    snap: Snapshot,
+    past: PastView,
 ) -> tuple[
-    query_view.TimeTravel, query_view.TimeTravel, query_view.GraphView, query_view.GraphView
+    query_view.TimeTravel,
+    query_view.TimeTravel,
+    query_view.GraphView,
+    query_view.GraphView,
+    query_view.GraphView,
 ]:
     """Never called: mypy checks here that the classes satisfy the evaluator's protocols."""
-    return redis_travel, prefetched, live, snap
+    return redis_travel, prefetched, live, snap, past

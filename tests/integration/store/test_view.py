@@ -88,6 +88,7 @@ async def test_queries_on_redis_answer_like_the_memory_graph(
     expected_source = await _load(projection)
     reader = GraphReader(client, keys)
     threaded = RedisTimeTravel(reader, asyncio.get_running_loop())
+    overlaid = RedisTimeTravel(reader, asyncio.get_running_loop(), client=client)
     slices = [(T0 + 15, T0 + 15), (T0 + 5, T0 + 5), (T0 + 5, T0 + 35)]
     prefetched = await PrefetchedTimeTravel.fetch(reader, slices=slices)
     for text in QUERIES:
@@ -95,6 +96,8 @@ async def test_queries_on_redis_answer_like_the_memory_graph(
         via_thread = await asyncio.to_thread(query.run, text, source=threaded, now=NOW)
         assert expected not in ([], 0), text  # every query finds something
         assert _same(via_thread) == _same(expected), text
+        via_overlay = await asyncio.to_thread(query.run, text, source=overlaid, now=NOW)
+        assert _same(via_overlay) == _same(expected), text
         assert _same(query.run(text, source=prefetched, now=NOW)) == _same(expected), text
 
 

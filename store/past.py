@@ -1,0 +1,165 @@
+"""The graph at a past time (or over a slice) read as the live graph plus what changed since.
+
+Flows in: a ``GraphReader`` (live reads, versions at a time) and the change feed
+(``store.feed``) on the same Redis.
+Flows out: ``Past`` — async answers to the ``GraphView`` calls for the graph at ``t``
+(or over [t0, t1]), equal to those of ``reader.snapshot(t)`` (``reader.slice(t0, t1)``).
+
+Cost: O(changes since t) instead of O(graph). The feed lists, per revision, every
+element whose history got a member, with the member's start (``At``). An element with
+no member starting after t0 is in the live graph exactly as it was at t0 (or in neither);
+the others — found in the feed entries after ``Timeline.after(t0)`` — are read at the
+time (``reader.versions``) and overlaid (``store.overlay``). The indexes, adjacency and
+id sets of the live graph serve the rest.
+
+Consistency: each call reads the live graph (one script or command: whole changesets),
+then catches up with the feed entries written since the last look and reads those
+elements at the time too, so every answer is the graph at the time, whatever the
+projector wrote meanwhile. ``open`` returns None when more than ``max_changes`` changes
+were made after the time: the caller reads a whole snapshot instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+
+import redis.asyncio as aioredis
+
+from store import feed
+from store.keys import Kind
+from store.overlay import Element, Overlay
+from store.reader import GraphReader, OutsideHotWindow
+from store.snapshot import Direction
+from store.timeline import Timeline
+
+#: Feed entries read per call.
+_PAGE = 200
+
+
+class PastSource:
+    """Opens ``Past`` views; keeps the feed's time index between them (one per reader)."""
+
+    def __init__(
+        self, reader: GraphReader, client: aioredis.Redis, *, max_changes: int = 1_000_000
+    ) -> None:
+        self.reader = reader
+        self.client = client
+        self.max_changes = max_changes
+        self.timeline = Timeline()
+        self._lock: asyncio.Lock | None = None
+
+    async def _refresh(self) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            while True:
+                found = await feed.times_after(self.client, self.reader.keys, self.timeline.last)
+                self.timeline.extend(found)
+                if not found:
+                    return
+
+    async def open(self, t0: int, t1: int) -> Past | None:
+        """The graph at ``t0`` (== ``t1``) or over [t0, t1] (ms); None when the feed
+        since ``t0`` is too long (read a snapshot). ``OutsideHotWindow`` before the
+        trimmed horizon."""
+        horizon = await self.reader.horizon()
+        if t0 < horizon:
+            raise OutsideHotWindow(t0, horizon)
+        await self._refresh()
+        past = Past(self, t0, t1, after=self.timeline.after(t0))
+        return past if await past.catch_up(limit=self.max_changes) else None
+
+
+class Past:
+    def __init__(self, source: PastSource, t0: int, t1: int, *, after: int) -> None:
+        self._reader = source.reader
+        self._client = source.client
+        self._t0 = t0
+        self._t1 = t1
+        #: Every change made up to this revision is in the overlay.
+        self.revision = after
+        self.overlay = Overlay()
+
+    async def catch_up(self, *, limit: int | None = None) -> bool:
+        """Overlay the elements changed after t0 in the feed entries since ``revision``;
+        False (and nothing read at the time) when they hold more than ``limit`` changes."""
+        current = await self._reader.revision()
+        if current <= self.revision:
+            return True
+        changed: dict[Kind, set[str]] = {Kind.NODE: set(), Kind.EDGE: set()}
+        seen = 0
+        while True:
+            entries = await feed.scan_after(
+                self._client, self._reader.keys, self.revision, count=_PAGE
+            )
+            for entry in entries:
+                seen += len(entry.changes)
+                for change in entry.changes:
+                    if change["At"] > self._t0:
+                        kind = Kind.NODE if change["op"].startswith("node") else Kind.EDGE
+                        changed[kind].add(change["id"])
+            if limit is not None and seen > limit:
+                return False
+            if entries:
+                self.revision = entries[-1].revision
+            if len(entries) < _PAGE:
+                break
+        self.revision = max(self.revision, current)
+        for kind, ids in changed.items():
+            await self._read(kind, sorted(ids))
+        return True
+
+    async def _read(self, kind: Kind, ids: list[str]) -> None:
+        if not ids:
+            return
+        since = None if self._t0 == self._t1 else self._t0
+        versions = await self._reader.versions(kind, ids, self._t1, since)
+        found = {i: v.element() for i, v in versions.items()}
+        if kind is Kind.NODE:
+            self.overlay.set_nodes(ids, found)
+        else:
+            self.overlay.set_edges(ids, found)
+
+    # --- GraphView, async -------------------------------------------------------------
+    async def nodes(self, ids: Sequence[str]) -> list[Element | None]:
+        return await self._elements(Kind.NODE, ids)
+
+    async def edges(self, ids: Sequence[str]) -> list[Element | None]:
+        return await self._elements(Kind.EDGE, ids)
+
+    async def _elements(self, kind: Kind, ids: Sequence[str]) -> list[Element | None]:
+        live_ids = self.overlay.unchanged(kind, ids)
+        read = self._reader.nodes if kind is Kind.NODE else self._reader.edges
+        live = await read(live_ids) if live_ids else []
+        await self.catch_up()
+        return self.overlay.elements(kind, ids, dict(zip(live_ids, live, strict=True)))
+
+    async def all_node_ids(self) -> list[str]:
+        live = await self._reader.all_node_ids()
+        await self.catch_up()
+        return self.overlay.ids(Kind.NODE, live)
+
+    async def all_edge_ids(self) -> list[str]:
+        live = await self._reader.all_edge_ids()
+        await self.catch_up()
+        return self.overlay.ids(Kind.EDGE, live)
+
+    async def nodes_by_index(self, key: str, value: str) -> list[str]:
+        live: Iterable[str] = await self._reader.nodes_by_index(key, value)
+        await self.catch_up()
+        return self.overlay.by_index(key, value, live)
+
+    async def edges_of(self, node_ids: Sequence[str], direction: Direction) -> list[list[str]]:
+        live_out = (
+            await self._reader.edges_of(node_ids, Direction.OUT)
+            if direction is not Direction.IN
+            else None
+        )
+        live_in = (
+            await self._reader.edges_of(node_ids, Direction.IN)
+            if direction is not Direction.OUT
+            else None
+        )
+        await self.catch_up()
+        return self.overlay.edges_of(node_ids, live_out, live_in)
