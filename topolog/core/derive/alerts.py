@@ -85,10 +85,14 @@ def transition(
     if after is None:
         return None
     meta = after.metadata
-    new = graph.State(meta["State"])
-    old = graph.State(before.metadata["State"]) if before is not None else None
-    if old == new or (old is None and new is graph.State.UP):
+    # Compared as strings first: most nodes keep their state, and an Enum look-up by
+    # value costs more than the whole comparison.
+    new_value = meta["State"]
+    old_value = before.metadata["State"] if before is not None else None
+    if old_value == new_value or (old_value is None and new_value == graph.State.UP.value):
         return _outdated(before, after, time=time, source=source)
+    new = graph.State(new_value)
+    old = graph.State(old_value) if old_value is not None else None
     k8s = meta.get("K8s") or {}
     return Alert(
         id=after.id,
@@ -112,9 +116,12 @@ def _outdated(
     source: graph.Source | None,
 ) -> Alert | None:
     """The alert for a pod whose ``OutdatedRefs`` gained entries (none if it did not)."""
+    current = after.metadata.get("OutdatedRefs")
+    if not current:
+        return None
     held = before.metadata.get("OutdatedRefs") or () if before is not None else ()
     seen = {_ref_key(r) for r in held}
-    new_refs = [r for r in after.metadata.get("OutdatedRefs") or () if _ref_key(r) not in seen]
+    new_refs = [r for r in current if _ref_key(r) not in seen]
     if not new_refs:
         return None
     meta = after.metadata

@@ -94,13 +94,19 @@ class Cascade:
 
     def add(self, dependent: str, dependency: str) -> None:
         """``dependent`` depends on ``dependency`` once more (counted: several edges may)."""
-        deps = self._deps.setdefault(dependent, Counter())
-        deps[dependency] += 1
-        if deps[dependency] > 1:
+        deps = self._deps.get(dependent)
+        if deps is None:
+            deps = self._deps[dependent] = Counter()
+        held = deps[dependency] + 1
+        deps[dependency] = held
+        if held > 1:
             return
-        self._rdeps.setdefault(dependency, set()).add(dependent)
+        rdeps = self._rdeps.get(dependency)
+        if rdeps is None:
+            rdeps = self._rdeps[dependency] = set()
+        rdeps.add(dependent)
         info = self._nodes[dependency]
-        counts = self._counts.setdefault(dependent, _Counts())
+        counts = self._counts_of(dependent)
         counts.total[info.type] += 1
         if self.final(dependency).status.is_down:
             self._mark_down(dependent, dependency, info)
@@ -130,18 +136,29 @@ class Cascade:
         self._dirty.add(dependent)
 
     def _mark_down(self, dependent: str, dependency: str, info: _Node) -> None:
-        self._down.setdefault(dependent, set()).add(dependency)
-        counts = self._counts.setdefault(dependent, _Counts())
+        down = self._down.get(dependent)
+        if down is None:
+            down = self._down[dependent] = set()
+        down.add(dependency)
+        counts = self._counts_of(dependent)
         counts.down[info.type] += 1
         if info.placeholder:
             counts.missing[info.type] += 1
 
     def _mark_up(self, dependent: str, dependency: str, info: _Node) -> None:
-        self._down.get(dependent, set()).discard(dependency)
-        counts = self._counts.setdefault(dependent, _Counts())
+        down = self._down.get(dependent)
+        if down is not None:
+            down.discard(dependency)
+        counts = self._counts_of(dependent)
         counts.down[info.type] -= 1
         if info.placeholder:
             counts.missing[info.type] -= 1
+
+    def _counts_of(self, node: str) -> _Counts:
+        counts = self._counts.get(node)
+        if counts is None:
+            counts = self._counts[node] = _Counts()
+        return counts
 
     def final(self, node: str) -> Final:
         """The settled status and root cause (UP and none before the first settle)."""
@@ -156,14 +173,15 @@ class Cascade:
         queue = deque(sorted(self._dirty))
         queued = set(queue)
         self._dirty.clear()
-        visits: Counter[str] = Counter()
+        visits: dict[str, int] = {}
         while queue:
             node = queue.popleft()
             queued.discard(node)
             info = self._nodes.get(node)
-            if info is None or visits[node] >= MAX_VISITS:
+            seen = visits.get(node, 0)
+            if info is None or seen >= MAX_VISITS:
                 continue
-            visits[node] += 1
+            visits[node] = seen + 1
             self.visits += 1
             new = self._evaluate(node, info)
             old = self._final.get(node)

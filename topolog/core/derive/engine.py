@@ -72,6 +72,11 @@ class _Link(NamedTuple):
         return self.child if self.dependent == self.parent else self.parent
 
 
+#: ``_Link``'s constructor without the Python-level ``__new__`` a NamedTuple adds
+#: (links are built for every reference of every event).
+_new_link = tuple.__new__
+
+
 @dataclass(slots=True)
 class _Object:
     """A node the deriver knows: a watched object, a derived one, or a placeholder."""
@@ -413,8 +418,8 @@ class Deriver:
                 parent, child = target, rec.id
             else:
                 parent, child = rec.id, target
-            dependent = {refs.End.PARENT: parent, refs.End.CHILD: child, None: None}[ref.dependent]
-            wanted.add(_Link(parent, child, ref.relation, dependent))
+            dependent = _dependent(ref.dependent, parent, child)
+            wanted.add(_new_link(_Link, (parent, child, ref.relation, dependent)))
         held = rec.links
         rec.links = wanted
         for link in sorted(wanted - held):
@@ -492,10 +497,8 @@ class Deriver:
 
     @staticmethod
     def _selector_link(sk: indexes.SelectorKey, target: str) -> _Link:
-        dependent = {refs.End.PARENT: sk.declarer, refs.End.CHILD: target, None: None}[
-            sk.ref.dependent
-        ]
-        return _Link(sk.declarer, target, sk.ref.relation, dependent)
+        dependent = _dependent(sk.ref.dependent, sk.declarer, target)
+        return _new_link(_Link, (sk.declarer, target, sk.ref.relation, dependent))
 
     # -- edges --------------------------------------------------------------------------
 
@@ -538,10 +541,17 @@ class Deriver:
         self._drop_edge(eid)
 
     def _put_edge(self, edge: graph.Edge) -> None:
-        self._touch_edge(edge.id)
-        self._edges[edge.id] = edge
-        self._incident.setdefault(edge.parent, set()).add(edge.id)
-        self._incident.setdefault(edge.child, set()).add(edge.id)
+        eid = edge.id
+        if eid not in self._before_edges:
+            self._before_edges[eid] = self._edges.get(eid)
+        self._edges[eid] = edge
+        incident = self._incident
+        for end in (edge.parent, edge.child):
+            ids = incident.get(end)
+            if ids is None:
+                incident[end] = {eid}
+            else:
+                ids.add(eid)
 
     def _drop_edge(self, eid: str) -> None:
         edge = self._edges.get(eid)
@@ -610,33 +620,52 @@ class Deriver:
             self._before_edges[eid] = self._edges.get(eid)
 
     def _finish(self, time: float, source: graph.Source | None) -> DeriveResult:
+        change, op = graph.Change, graph.Op
         upserts: list[graph.Change] = []
         deletes: list[graph.Change] = []
         transitions: list[alerts.Alert] = []
-        for node, before in sorted(self._before_nodes.items()):
-            after = self._nodes.get(node)
-            if after is None and before is not None:
-                deletes.append(graph.Change(graph.Op.NODE_DELETE, node, source=source))
-            elif after is not None and after != before:
-                upserts.append(graph.Change(graph.Op.NODE_UPSERT, node, node=after, source=source))
+        nodes = self._nodes
+        for node in sorted(self._before_nodes):
+            before = self._before_nodes[node]
+            after = nodes.get(node)
+            if after is None:
+                # A node that is gone raises no alert.
+                if before is not None:
+                    deletes.append(change(op.NODE_DELETE, node, None, None, source))
+                continue
+            if before is None or (after is not before and after != before):
+                upserts.append(change(op.NODE_UPSERT, node, after, None, source))
             alert = alerts.transition(before, after, time=time, source=source)
             if alert is not None:
                 transitions.append(alert)
         edge_upserts: list[graph.Change] = []
         edge_deletes: list[graph.Change] = []
-        for eid, before_edge in sorted(self._before_edges.items()):
-            after_edge = self._edges.get(eid)
-            if after_edge is None and before_edge is not None:
-                edge_deletes.append(graph.Change(graph.Op.EDGE_DELETE, eid, source=source))
-            elif after_edge is not None and after_edge != before_edge:
-                edge_upserts.append(
-                    graph.Change(graph.Op.EDGE_UPSERT, eid, edge=after_edge, source=source)
-                )
+        edges = self._edges
+        for eid in sorted(self._before_edges):
+            before_edge = self._before_edges[eid]
+            after_edge = edges.get(eid)
+            if after_edge is None:
+                if before_edge is not None:
+                    edge_deletes.append(change(op.EDGE_DELETE, eid, None, None, source))
+            elif before_edge is None or (
+                after_edge is not before_edge and after_edge != before_edge
+            ):
+                edge_upserts.append(change(op.EDGE_UPSERT, eid, None, after_edge, source))
         self._before_nodes.clear()
         self._before_edges.clear()
         return DeriveResult(
             changes=[*upserts, *edge_upserts, *edge_deletes, *deletes], alerts=transitions
         )
+
+
+def _dependent(end: refs.End | None, parent: str, child: str) -> str | None:
+    """The node at ``end`` of a ``parent`` → ``child`` edge (identity tests: an Enum's
+    hash is a Python-level call, too slow for a per-reference dict look-up)."""
+    if end is refs.End.PARENT:
+        return parent
+    if end is refs.End.CHILD:
+        return child
+    return None
 
 
 def _selector_order(sk: indexes.SelectorKey) -> tuple[str, str]:
