@@ -44,18 +44,22 @@ class Position:
 def node_body(node: graph.Node) -> bytes:
     """A node as stored: the canonical JSON (sorted keys) of its ``Metadata``; the field
     name has the ``ID``. Equal state ⇔ equal bytes."""
-    return orjson.dumps(node.metadata, option=orjson.OPT_SORT_KEYS)
+    return metadata_body(node.metadata)
+
+
+def metadata_body(metadata: graph.Metadata) -> bytes:
+    return orjson.dumps(metadata, option=orjson.OPT_SORT_KEYS)
 
 
 def edge_body(edge: graph.Edge) -> bytes:
     """An edge as stored: ``\\t<Parent>\\t<Child>\\t<canonical JSON of Metadata>``. The
     leading tab tells it from a node's body (JSON starts with ``{``); the Lua writer
     finds the ends without decoding JSON. Ids have no tab (orjson escapes any in JSON)."""
-    return b"\t%s\t%s\t%s" % (
-        edge.parent.encode(),
-        edge.child.encode(),
-        orjson.dumps(edge.metadata, option=orjson.OPT_SORT_KEYS),
-    )
+    return ends_body(edge.parent, edge.child, edge.metadata)
+
+
+def ends_body(parent: str, child: str, metadata: graph.Metadata) -> bytes:
+    return b"\t%s\t%s\t%s" % (parent.encode(), child.encode(), metadata_body(metadata))
 
 
 def parse_body(element_id: str, body: bytes) -> dict[str, Any]:

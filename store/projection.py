@@ -18,15 +18,19 @@ Semantics (mirrored by ``store.history`` in memory):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from store import encoding, scripts
 from store.keys import Keys
 from topolog.core import graph
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,70 @@ def script_args(
         position.offset if position is not None else 0,
         encoding.to_ms(changeset.time),
         len(changeset.changes),
+        b"".join(parts),
+    ]
+
+
+_OPS = frozenset(op.value for op in graph.Op)
+
+
+def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> list[Any]:
+    """``script_args`` straight from a graph record's JSON, without building the
+    ``graph`` dataclasses (the projector's hot path): equal to
+    ``script_args(keys, graph.ChangeSet.from_json(raw), position)``. Raises ValueError,
+    KeyError or TypeError for a record that is not a readable changeset."""
+    data = orjson.loads(raw)
+    if data.get("v") != graph.SCHEMA_VERSION:
+        raise ValueError(f"unknown graph schema version {data.get('v')!r}")
+    changes = data["changes"]
+    parts: list[bytes] = []
+    for change in changes:
+        op = change["op"]
+        if op not in _OPS:
+            raise ValueError(f"unknown op {op!r}")
+        source = change.get("source")
+        src = (
+            b"%s:%d:%d" % (source["topic"].encode(), source["partition"], source["offset"])
+            if source
+            else b""
+        )
+        terms = b""
+        if op == "node.upsert":
+            node = change.get("node")
+            if node is None:
+                raise ValueError(f"node.upsert {change['id']} without a node")
+            element_id, metadata = node["ID"].encode(), node["Metadata"]
+            body = encoding.metadata_body(metadata)
+            terms = encoding.terms_text(encoding.node_terms(metadata)).encode()
+        elif op == "edge.upsert":
+            edge = change.get("edge")
+            if edge is None:
+                raise ValueError(f"edge.upsert {change['id']} without an edge")
+            element_id = edge["ID"].encode()
+            body = encoding.ends_body(edge["Parent"], edge["Child"], edge["Metadata"])
+        else:
+            element_id, body = change["id"].encode(), b""
+        parts.append(
+            b"%d:%s%d:%s%d:%s%d:%s%d:%s"
+            % (
+                len(op),
+                op.encode(),
+                len(element_id),
+                element_id,
+                len(body),
+                body,
+                len(src),
+                src,
+                len(terms),
+                terms,
+            )
+        )
+    return [
+        keys.prefix,
+        position.stream if position is not None else "",
+        position.offset if position is not None else 0,
+        encoding.to_ms(float(data["time"])),
+        len(changes),
         b"".join(parts),
     ]
 
@@ -104,3 +172,28 @@ class Projection:
                 await self._apply(args=script_args(self._keys, changeset, position), client=pipe)
             results = await pipe.execute()
         return [Applied(revision=int(r[0]), changes=int(r[1])) for r in results]
+
+    async def apply_records(
+        self, batch: Sequence[tuple[bytes, encoding.Position]]
+    ) -> list[Applied | None]:
+        """Apply graph records (changeset JSON) in order in one pipelined round trip, each
+        atomically; None for a record that is not a readable changeset (logged, skipped)."""
+        args: list[list[Any] | None] = []
+        for raw, position in batch:
+            try:
+                args.append(record_args(self._keys, raw, position))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("skipping unreadable graph record %s: %s", position, exc)
+                args.append(None)
+        if not any(a is not None for a in args):
+            return [None] * len(args)
+        async with self._client.pipeline(transaction=False) as pipe:
+            for a in args:
+                if a is not None:
+                    await self._apply(args=a, client=pipe)
+            replies = iter(await pipe.execute())
+        out: list[Applied | None] = []
+        for a in args:
+            reply = next(replies) if a is not None else None
+            out.append(None if reply is None else Applied(int(reply[0]), int(reply[1])))
+        return out

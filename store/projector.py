@@ -1,8 +1,9 @@
 """The projector: consume the graph topic and keep the Redis projection up to date.
 
 Flows in: graph records (``graph.ChangeSet`` JSON) from the graph topic.
-Flows out: ``Projection.apply_many`` writes (one atomic script per changeset, one
-pipelined round trip per batch), then a Kafka offset commit.
+Flows out: ``Projection.apply_records`` writes (one atomic script per changeset, its
+arguments built straight from the record's JSON; one pipelined round trip per batch),
+then a Kafka offset commit.
 
 Delivery: at-least-once. Offsets are committed only after Redis has the batch; a crash
 in between redelivers it, and the high-water marks in Redis make the redelivery a no-op.
@@ -24,7 +25,6 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from store import replay
 from store.encoding import Position
 from store.keys import Keys
 from store.projection import Projection
@@ -124,20 +124,20 @@ class Projector:
         fetched = await self._consumer.getmany(
             timeout_ms=timeout_ms, max_records=self._batch_records
         )
-        batch: replay.Batch = []
+        batch: list[tuple[bytes, Position]] = []
         commits: dict[TopicPartition, OffsetAndMetadata] = {}
         handled = 0
         for tp, records in fetched.items():
             for record in records:
                 handled += 1
-                position = Position(topic=tp.topic, partition=tp.partition, offset=record.offset)
-                changeset = replay.decode(record.value, position)
-                if changeset is not None:
-                    batch.append((changeset, position))
+                if record.value is not None:  # a tombstone is no changeset
+                    position = Position(tp.topic, tp.partition, record.offset)
+                    batch.append((record.value, position))
             if records:
                 commits[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
-        results = await self._projection.apply_many(batch)
-        for applied in results:
+        for applied in await self._projection.apply_records(batch):
+            if applied is None:  # unreadable: logged and skipped
+                continue
             self.progress.records += 1
             self.progress.redelivered += applied.redelivered
             if applied.revision > 0:

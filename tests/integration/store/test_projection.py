@@ -330,3 +330,29 @@ async def test_redis_projection_equals_the_in_memory_history(
         assert by_id(await reader.slice(lo + 1, hi)) == by_id(model.between(lo + 1, hi))
     entries = await feed.read_after(client, keys, 0, count=None)
     assert entries == model.feed
+
+
+async def test_records_are_applied_from_their_json_and_unreadable_ones_skipped(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    first = changeset(T0, upsert_node(pod("p1", "web")), upsert_edge(link("p1", "p1")))
+    second = changeset(T0 + 1, upsert_node(pod("p2", "db")))
+    done = await projection.apply_records(
+        [
+            (first.to_json(), pos(0)),
+            (b'{"v": 99}', pos(1)),
+            (second.to_json(), pos(2)),
+            (first.to_json(), pos(0)),
+        ]
+    )
+    assert [None if a is None else (a.revision, a.changes) for a in done] == [
+        (1, 2),
+        None,
+        (2, 1),
+        (-1, 0),
+    ]
+    snap = await reader.snapshot()
+    assert sorted(snap.all_node_ids()) == ["p1", "p2"]
+    assert list(snap.all_edge_ids()) == [link("p1", "p1").id]
+    assert await projection.apply_records([(b"garbage", pos(3))]) == [None]

@@ -6,7 +6,7 @@ import pytest
 
 from store import encoding
 from store.keys import Keys
-from store.projection import script_args
+from store.projection import record_args, script_args
 from topolog.core import graph
 
 
@@ -42,3 +42,57 @@ def test_an_upsert_without_its_element_is_refused() -> None:
     bad = graph.ChangeSet(time=0, changes=[graph.Change(op=graph.Op.NODE_UPSERT, id="a")])
     with pytest.raises(ValueError, match="without a node"):
         script_args(Keys(), bad, None)
+
+
+def _changesets() -> list[graph.ChangeSet]:
+    src = graph.Source(topic="topolog.resources", partition=1, offset=7)
+    pod = graph.Node(
+        id="uid-1",
+        metadata={
+            "Type": "pod",
+            "Name": "web",
+            "State": "UP",
+            "K8s": {"Namespace": "ns", "Labels": {"app": "web", "app.kubernetes.io/name": "x"}},
+            "Tags": ["a", "b"],
+        },
+    )
+    dotted = graph.Node(id="uid-2", metadata={"Type": "x", "K8s.Namespace": "odd", "Ünï": "çödé"})
+    edge = graph.Edge(id="e1", parent="uid-1", child="uid-2", metadata={"RelationType": "own"})
+    return [
+        graph.ChangeSet(
+            time=1_700_000_000.1234,
+            changes=[
+                graph.Change(op=graph.Op.NODE_UPSERT, id=pod.id, node=pod, source=src),
+                graph.Change(op=graph.Op.NODE_UPSERT, id=dotted.id, node=dotted),
+                graph.Change(op=graph.Op.EDGE_UPSERT, id=edge.id, edge=edge, source=src),
+                graph.Change(op=graph.Op.EDGE_DELETE, id="e1"),
+                graph.Change(op=graph.Op.NODE_DELETE, id="uid-2", source=src),
+            ],
+        ),
+        graph.ChangeSet(time=5, changes=[]),
+    ]
+
+
+@pytest.mark.parametrize("changeset", _changesets())
+@pytest.mark.parametrize("position", [None, encoding.Position("g", 3, 11)])
+def test_args_from_a_record_equal_those_from_its_changeset(
+    changeset: graph.ChangeSet, position: encoding.Position | None
+) -> None:
+    keys = Keys("p:")
+    raw = changeset.to_json()
+    assert record_args(keys, raw, position) == script_args(keys, changeset, position)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b'{"v": 99, "time": 1, "changes": []}',
+        b'{"v": 1, "changes": []}',
+        b'{"v": 1, "time": 1, "changes": [{"op": "node.grow", "id": "a"}]}',
+        b'{"v": 1, "time": 1, "changes": [{"op": "node.upsert", "id": "a"}]}',
+    ],
+)
+def test_an_unreadable_record_is_refused(raw: bytes) -> None:
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        record_args(Keys(), raw, None)
