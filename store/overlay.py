@@ -82,6 +82,8 @@ class Overlay:
     def ids(self, kind: Kind, live: Iterable[str]) -> list[str]:
         """Every id in the past view, given every live id."""
         known = self._known(kind)
+        if not known:
+            return sorted(live)
         present = (i for i, element in known.items() if element is not None)
         return sorted({*(i for i in live if i not in known), *present})
 

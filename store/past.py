@@ -53,6 +53,13 @@ class PastSource:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
+            last = self.timeline.last
+            if last and (
+                await self.reader.revision() < last
+                or await feed.times_after(self.client, self.reader.keys, last - 1, count=1)
+                not in ([], [(last, self.timeline.last_time)])
+            ):
+                self.timeline = Timeline()  # the projection was rebuilt or flushed
             while True:
                 found = await feed.times_after(self.client, self.reader.keys, self.timeline.last)
                 self.timeline.extend(found)

@@ -25,8 +25,9 @@ from collections.abc import Iterable
 class Timeline:
     def __init__(self, *, every: int = 64) -> None:
         self.every = every
-        #: Revision of the latest entry indexed (0: none yet).
+        #: Revision and time of the latest entry indexed (0: none yet).
         self.last = 0
+        self.last_time = -1
         self._max = -1
         self._since_mark = 0
         #: Marks: the running maximum time of every entry up to ``_mark_revs[i]``.
@@ -39,6 +40,7 @@ class Timeline:
             if revision <= self.last:
                 continue
             self.last = revision
+            self.last_time = time
             self._max = max(self._max, time)
             self._since_mark += 1
             if self._since_mark >= self.every:

@@ -59,10 +59,10 @@ def _edge(rnd: random.Random) -> graph.Edge:
     )
 
 
-def random_history(seed: int, count: int) -> list[graph.ChangeSet]:
+def random_history(seed: int, count: int, *, start: float = T0) -> list[graph.ChangeSet]:
     rnd = random.Random(seed)
     out: list[graph.ChangeSet] = []
-    t = T0
+    t = start
     for _ in range(count):
         t += rnd.choice([0, 0.0004, 0.5, 1, 1, 3, -2])  # same ms, sub-ms, a clock going back
         at = t - 120 if rnd.random() < 0.15 else t  # a source lagging two minutes
@@ -244,3 +244,23 @@ class PrefetchedAt:
 
     def view_between(self, t0: float, t1: float) -> Snapshot:
         raise AssertionError("not used")
+
+
+@pytest.mark.parametrize("count", [20, 200])
+async def test_a_rebuilt_projection_starts_a_new_time_index(
+    client: aioredis.Redis, keys: Keys, count: int
+) -> None:
+    """Revisions restart after a flush or rebuild (to fewer revisions than before, or
+    more): the old index must not hide the new entries."""
+    reader = GraphReader(client, keys)
+    source = PastSource(reader, client)
+    await _apply(Projection(client, keys), random_history(10, 150))
+    t = round(T0 * 1000) + 30_000
+    assert await source.open(t, t) is not None
+    await client.flushdb()
+    sets = random_history(11, count, start=T0 + 3600)  # later than anything indexed
+    await _apply(Projection(client, keys), sets)
+    for t in _times(sets, random.Random(0), 8):
+        past = await source.open(t, t)
+        assert past is not None
+        await assert_same(past, await reader.snapshot(t), t)
