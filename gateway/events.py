@@ -99,19 +99,39 @@ def parse_cursor(text: str) -> Cursor:
 
 
 def sync(mirror: Mirror, vis: Visibility) -> Event:
-    """The subscriber's whole view of the mirror (``{"Nodes", "Edges", "Revision"}``)."""
+    """The subscriber's whole view of the mirror (``{"Nodes", "Edges", "Revision"}``).
+
+    Nodes and edges in id order. Only the edges that can be visible are looked at: with a
+    node filter or a restricted scope an edge needs both ends visible, so the candidates
+    are the visible nodes' incident edges — a selective stream on a big graph costs its
+    own size, not the graph's (this runs on the event loop).
+    """
+    visible = {i: n for i, n in mirror.nodes.items() if vis.node(n)}
 
     def in_scope(node_id: str) -> bool:
         return vis.scope.node_visible(mirror.nodes.get(node_id))
 
-    nodes = [vis.scope.redact(n, in_scope) for _, n in sorted(mirror.nodes.items()) if vis.node(n)]
-    edges = [
-        e
-        for _, e in sorted(mirror.edges.items())
-        if vis.edge(e, (mirror.nodes.get(e["Parent"]), mirror.nodes.get(e["Child"])))
-    ]
+    nodes = [vis.scope.redact(visible[i], in_scope) for i in sorted(visible)]
     if vis.alerts_only:
-        nodes, edges = [n for n in nodes if _is_down(n)], []
+        nodes = [n for n in nodes if _is_down(n)]
+        return Event(SYNC, {"Nodes": nodes, "Edges": [], "Revision": mirror.revision})
+    flt = vis.filter
+    edges: list[Element]
+    if flt is None and vis.scope.unrestricted:
+        edges = [mirror.edges[i] for i in sorted(mirror.edges)]
+    else:
+        if flt is None or flt.kind is QueryKind.NODES:
+            ids: set[str] = set()
+            for node_id in visible:
+                ids.update(mirror.incident_ids(node_id))
+            candidates = sorted(ids)
+        else:
+            candidates = sorted(mirror.edges)
+        edges = []
+        for edge_id in candidates:
+            e = mirror.edges[edge_id]
+            if vis.edge(e, (mirror.nodes.get(e["Parent"]), mirror.nodes.get(e["Child"]))):
+                edges.append(e)
     return Event(SYNC, {"Nodes": nodes, "Edges": edges, "Revision": mirror.revision})
 
 

@@ -14,6 +14,7 @@ same entry before the node's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any
 
@@ -29,6 +30,7 @@ NeedsNeighbourhood = Callable[[Element | None, Element | None], bool]
 
 _NO_ENDS: Ends = (None, None)
 _NO_NEIGHBOURS: Mapping[str, Element] = MappingProxyType({})
+_NO_IDS: AbstractSet[str] = frozenset()
 
 
 class Transition:
@@ -109,6 +111,10 @@ class Mirror:
 
     def copy(self) -> Mirror:
         return Mirror(revision=self.revision, nodes=self.nodes, edges=self.edges)
+
+    def incident_ids(self, node_id: str) -> AbstractSet[str]:
+        """Ids of the alive edges with ``node_id`` as an end (do not modify)."""
+        return self._incident.get(node_id, _NO_IDS)
 
     def _link(self, edge: Element) -> None:
         for end in (edge["Parent"], edge["Child"]):

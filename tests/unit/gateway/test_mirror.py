@@ -132,3 +132,49 @@ def test_events_are_the_same_with_the_neighbourhood_only_where_needed() -> None:
                 lean.apply(entry, lambda b, a, v=v: events.needs_neighbourhood(v, b, a)), v
             )
             assert got == want, v
+
+
+def reference_sync(mirror: Mirror, v: events.Visibility) -> dict[str, Any]:
+    """The definition: every node ``v`` shows, every edge ``v`` shows, by id."""
+
+    def in_scope(node_id: str) -> bool:
+        return v.scope.node_visible(mirror.nodes.get(node_id))
+
+    nodes = [v.scope.redact(n, in_scope) for _, n in sorted(mirror.nodes.items()) if v.node(n)]
+    edges = [
+        e
+        for _, e in sorted(mirror.edges.items())
+        if v.edge(e, (mirror.nodes.get(e["Parent"]), mirror.nodes.get(e["Child"])))
+    ]
+    if v.alerts_only:
+        nodes, edges = [n for n in nodes if n["Metadata"]["State"] == "DOWN"], []
+    return {"Nodes": nodes, "Edges": edges, "Revision": mirror.revision}
+
+
+def test_the_sync_of_a_view_holds_exactly_what_it_shows() -> None:
+    nodes: dict[str, Element] = {}
+    for i, (ns, app) in enumerate(itertools.product(["shop", "other", None], ["web", "db"])):
+        n = node(f"n{i}", ns, kind="pod" if ns else "node", app=app)
+        if i % 2:
+            n["Metadata"].update(State="DOWN", RootCause=["n0", "n2", "gone"])
+        nodes[n["ID"]] = n
+    ids = [*nodes, "gone"]  # an edge may point at a node the mirror does not hold
+    edges = {
+        f"{p}>{c}": {
+            "ID": f"{p}>{c}",
+            "Parent": p,
+            "Child": c,
+            "Metadata": {"RelationType": "ownership" if (i + j) % 2 else "pod"},
+        }
+        for i, p in enumerate(ids)
+        for j, c in enumerate(ids)
+        if p != c and (i + j) % 3
+    }
+    mirror = Mirror(revision=7, nodes=nodes, edges=edges)
+    shown = 0
+    for v in VISIBILITIES:
+        got = events.sync(mirror, v)
+        assert got.name == "Sync"
+        assert got.data == reference_sync(mirror, v), v
+        shown += len(got.data["Edges"])
+    assert shown > 0
