@@ -79,18 +79,21 @@ class Overlay:
         known = self._known(kind)
         return [known[i] if i in known else live.get(i) for i in ids]
 
+    # The live answers list each id once and the changed ids are left out of them, so
+    # the merges below are concatenations (sorted: linear on the two sorted runs).
+
     def ids(self, kind: Kind, live: Iterable[str]) -> list[str]:
         """Every id in the past view, given every live id."""
         known = self._known(kind)
         if not known:
             return sorted(live)
-        present = (i for i, element in known.items() if element is not None)
-        return sorted({*(i for i in live if i not in known), *present})
+        present = [i for i, element in known.items() if element is not None]
+        return sorted([*(i for i in live if i not in known), *present])
 
     def by_index(self, key: str, value: str, live: Iterable[str]) -> list[str]:
         """The past view's ``nodes_by_index``, given the live look-up."""
-        changed = self._terms.get(encoding.term(key, value), set())
-        return sorted({*(i for i in live if i not in self.nodes), *changed})
+        changed = self._terms.get(encoding.term(key, value), ())
+        return sorted([*(i for i in live if i not in self.nodes), *changed])
 
     def edges_of(
         self,
@@ -115,7 +118,7 @@ class Overlay:
         return out
 
     def _merged(self, live: Iterable[str], changed: set[str] | None) -> list[str]:
-        return sorted({*(i for i in live if i not in self.edges), *(changed or ())})
+        return sorted([*(i for i in live if i not in self.edges), *(changed or ())])
 
 
 def _terms(node: Element) -> list[str]:
