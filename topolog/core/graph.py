@@ -127,9 +127,37 @@ class ChangeSet:
     changes: list[Change] = field(default_factory=list)
 
     def to_json(self) -> bytes:
-        return orjson.dumps(
-            {"v": SCHEMA_VERSION, "time": self.time, "changes": [c.to_dict() for c in self.changes]}
-        )
+        """The wire form: the same bytes as ``orjson.dumps`` of each ``Change.to_dict()``,
+        built with fewer steps (changesets hold thousands of changes; the changes of
+        one event share one ``Source``, whose dict is built once)."""
+        changes: list[dict[str, Any]] = []
+        add = changes.append
+        last: Source | None = None
+        last_dict: dict[str, Any] = {}
+        for c in self.changes:
+            # ``Op`` is a ``str``: orjson writes its value.
+            out: dict[str, Any] = {"op": c.op, "id": c.id}
+            node, edge, source = c.node, c.edge, c.source
+            if node is not None:
+                out["node"] = {"ID": node.id, "Metadata": node.metadata}
+            if edge is not None:
+                out["edge"] = {
+                    "ID": edge.id,
+                    "Parent": edge.parent,
+                    "Child": edge.child,
+                    "Metadata": edge.metadata,
+                }
+            if source is not None:
+                if source is not last:
+                    last = source
+                    last_dict = {
+                        "topic": source.topic,
+                        "partition": source.partition,
+                        "offset": source.offset,
+                    }
+                out["source"] = last_dict
+            add(out)
+        return orjson.dumps({"v": SCHEMA_VERSION, "time": self.time, "changes": changes})
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> ChangeSet:
