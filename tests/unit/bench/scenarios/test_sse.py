@@ -20,3 +20,17 @@ def test_probes_cycle_through_distinct_objects_and_first_come_as_added() -> None
     other = stack.probe_envelope("bench", 1, now=0.0)
     assert first.name == again.name != other.name
     assert first.type.value == "ADDED" and again.type.value == "MODIFIED"
+
+
+def test_events_are_split_from_chunks_cut_anywhere() -> None:
+    wire = (
+        b"id: 3\r\nevent: Sync\r\ndata: {}\r\n\r\n: ping - now\r\n\r\n"
+        b'id: 4.0\r\nevent: NodeAdded\r\ndata: {"a":1}\r\n\r\n'
+        b"event: Multi\ndata: one\ndata: two\n\n"
+    )
+    want = [("Sync", b"{}"), ("NodeAdded", b'{"a":1}'), ("Multi", b"one\ntwo")]
+    for cut in range(len(wire) + 1):
+        first, rest = sse.split_events(wire[:cut])
+        second, rest = sse.split_events(rest + wire[cut:])
+        assert first + second == want, cut
+        assert rest == b""
