@@ -1,6 +1,16 @@
 """Measure the Redis projection: bytes per node and per edge, projector throughput.
 
     .venv/bin/python bench/store_bench.py [--pods 10000] [--redis-url URL] [--kafka HOST:PORT]
+    .venv/bin/python bench/store_bench.py --simulated [--pods 10000] [--churn 20000]
+
+``--simulated``: the graph records the real pipeline would write for the simulator's
+cluster (``topolog.core.simulate``, seed 7, derived in-process by the ``Deriver``, grouped
+into changesets like the processor's), then its churn, applied through
+``Projection.apply_records`` (the projector's path, without Kafka). Reports bytes per key
+family, node, edge, element and version after the sync and after the churn, and per
+1,000 changes the CPU seconds of Redis (``INFO cpu``) and of this process (decoding and
+sending, as the projector), with ``INFO commandstats``; then the CPU of resolving the
+whole feed as the gateway does.
 
 Without ``--redis-url`` a throwaway redis-server (Debian's) is started on a free
 loopback port. The sample is a realistic cluster slice: per 10 pods one deployment, one
@@ -334,15 +344,192 @@ def throwaway_redis() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def simulated_records(pods: int, churn_events: int) -> tuple[list[bytes], list[bytes]]:
+    """(sync records, churn records): the changeset JSON the processor would write."""
+    from producers import simulation
+    from topolog.core import simulate
+    from topolog.core.derive.engine import Deriver
+
+    now = 1_790_000_000.0
+    sim = simulate.Simulator(seed=7, pods=pods, now=now)
+    deriver = Deriver("bench")
+    offset = 0
+
+    def derive(events: list[simulate.Event], at: list[float]) -> list[bytes]:
+        nonlocal offset
+        out: list[bytes] = []
+        pending: list[graph.Change] = []
+        first = last = 0.0
+        for i, (event, t) in enumerate(zip(events, at, strict=True)):
+            env = simulation.to_envelope(event, cluster="bench", now=t)
+            result = deriver.apply(env, source=graph.Source("bench.resources", 0, offset))
+            offset += 1
+            if not result.changes:
+                continue
+            # Like processors.deriving: one changeset per 0.2 s or 2,000 changes, and
+            # per fetched batch (64 envelopes here).
+            if pending and (t - first > 0.2 or len(pending) > 2000 or i % 64 == 0):
+                out.append(graph.ChangeSet(last, pending).to_json())
+                pending = []
+            if not pending:
+                first = last = t
+            last = max(last, t)
+            pending.extend(result.changes)
+        if pending:
+            out.append(graph.ChangeSet(last, pending).to_json())
+        return out
+
+    initial = sim.initial()
+    sync = derive(initial, [now] * len(initial))
+    churn: list[simulate.Event] = []
+    times: list[float] = []
+    step = 0
+    while len(churn) < churn_events:
+        t = now + 60 + step * 0.1
+        step_events = sim.churn(t)
+        churn += step_events
+        times += [t] * len(step_events)
+        step += 1
+    return sync, derive(churn[:churn_events], times[:churn_events])
+
+
+def _family(name: str) -> str:
+    for prefix in ("nh:", "eh:", "ix:", "out:", "in:"):
+        if name.startswith(prefix):
+            return prefix
+    return name
+
+
+async def _families(client: aioredis.Redis, keys: Keys) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    names = [k async for k in client.scan_iter(match=keys.pattern, count=2000)]
+    for start in range(0, len(names), 2000):
+        pipe = client.pipeline(transaction=False)
+        for name in names[start : start + 2000]:
+            pipe.memory_usage(name, samples=0)
+        for name, used in zip(names[start : start + 2000], await pipe.execute(), strict=True):
+            family = _family(name.decode()[len(keys.prefix) :])
+            sizes[family] = sizes.get(family, 0) + int(used or 0)
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+async def _memory(client: aioredis.Redis, keys: Keys) -> dict[str, Any]:
+    families = await _families(client, keys)
+    nodes = int(await client.hlen(keys.prefix + "nodes"))
+    edges = int(await client.hlen(keys.prefix + "edges"))
+    versions = nodes + edges
+    versions += int(await client.hlen(keys.prefix + "nv")) + int(
+        await client.hlen(keys.prefix + "ev")
+    )
+    total = sum(families.values())
+    node_keys = sum(
+        v for k, v in families.items() if k in ("nh:", "nv", "ix:", "nodes", "nodes:dead")
+    )
+    edge_keys = sum(
+        v for k, v in families.items() if k in ("eh:", "ev", "out:", "in:", "edges", "edges:dead")
+    )
+    share = (total - node_keys - edge_keys) / max(nodes + edges, 1)
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "versions": versions,
+        "bytes_total": total,
+        "bytes_per_node": round(node_keys / max(nodes, 1) + share),
+        "bytes_per_edge": round(edge_keys / max(edges, 1) + share),
+        "bytes_per_element": round(total / max(nodes + edges, 1)),
+        "bytes_per_version": round(total / max(versions, 1)),
+        "bytes_per_element_by_family": {
+            k: round(v / max(nodes + edges, 1), 1) for k, v in families.items()
+        },
+    }
+
+
+async def _redis_cpu(client: aioredis.Redis) -> float:
+    info = await client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+async def _apply_records(
+    client: aioredis.Redis, projection: Projection, records: list[bytes], first: int
+) -> dict[str, Any]:
+    await client.config_resetstat()
+    cpu, redis_cpu = time.process_time(), await _redis_cpu(client)
+    changes = 0
+    batch: list[tuple[bytes, Position]] = []
+    size = 0
+    for i, raw in enumerate(records):
+        batch.append((raw, Position("bench.graph", 0, first + i)))
+        size += raw.count(b'"op":')
+        if len(batch) >= 500 or size >= 5000 or i == len(records) - 1:
+            changes += size
+            await projection.apply_records(batch)
+            batch, size = [], 0
+    cpu, redis_cpu = time.process_time() - cpu, await _redis_cpu(client) - redis_cpu
+    stats = await client.info("commandstats")
+    return {
+        "records": len(records),
+        "changes": changes,
+        "projector_cpu_s_per_1k_changes": round(cpu / max(changes, 1) * 1000, 4),
+        "redis_cpu_s_per_1k_changes": round(redis_cpu / max(changes, 1) * 1000, 4),
+        "commands_per_change": {
+            name.removeprefix("cmdstat_"): round(int(v["calls"]) / max(changes, 1), 3)
+            for name, v in stats.items()
+            if not name.startswith("cmdstat_eval") and int(v["calls"]) >= changes / 100
+        },
+        "script_us_per_change": round(
+            sum(int(v["usec"]) for n, v in stats.items() if n.startswith("cmdstat_eval"))
+            / max(changes, 1),
+            2,
+        ),
+    }
+
+
+async def _read_feed(client: aioredis.Redis, keys: Keys) -> dict[str, Any]:
+    from store import feed
+
+    cpu, redis_cpu = time.process_time(), await _redis_cpu(client)
+    after = changes = 0
+    while entries := await feed.read_after(client, keys, after, count=20):
+        after = entries[-1].revision
+        changes += sum(len(e.changes) for e in entries)
+    cpu, redis_cpu = time.process_time() - cpu, await _redis_cpu(client) - redis_cpu
+    return {
+        "changes": changes,
+        "reader_cpu_s_per_1k_changes": round(cpu / max(changes, 1) * 1000, 4),
+        "redis_cpu_s_per_1k_changes": round(redis_cpu / max(changes, 1) * 1000, 4),
+    }
+
+
+async def measure_simulated(redis_url: str, pods: int, churn: int) -> dict[str, Any]:
+    sync, churned = simulated_records(pods, churn)
+    client = aioredis.Redis.from_url(redis_url)
+    await client.flushdb()
+    keys = Keys("bench-0123abcd:")  # as long as the pipeline benchmark's prefix
+    projection = Projection(client, keys)
+    out: dict[str, Any] = {"pods": pods, "churn_events": churn}
+    out["sync"] = await _apply_records(client, projection, sync, 0)
+    out["after_sync"] = await _memory(client, keys)
+    out["feed_read"] = await _read_feed(client, keys)
+    out["churn"] = await _apply_records(client, projection, churned, len(sync))
+    out["after_churn"] = await _memory(client, keys)
+    await client.aclose()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--redis-url")
     parser.add_argument("--kafka", help="bootstrap; also measure through the real projector")
+    parser.add_argument("--simulated", action="store_true", help="the simulator's records")
+    parser.add_argument("--churn", type=int, default=20000, help="churn events (--simulated)")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         url = args.redis_url or stack.enter_context(throwaway_redis())
-        figures = asyncio.run(measure(url, args.pods, args.kafka))
+        if args.simulated:
+            figures = asyncio.run(measure_simulated(url, args.pods, args.churn))
+        else:
+            figures = asyncio.run(measure(url, args.pods, args.kafka))
     print("command:", " ".join(["python", *sys.argv]))
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
 

@@ -131,20 +131,18 @@ local function upsert(kind, id, body, src, terms)
     if last_start > start then start = last_start end
     rev, created, old_terms, old_body = tonumber(r) + 1, c, terms_was, body_was
     history = archive(kind, id, hk, r, start, last_start, past(cur))
-  else
+  elseif redis.call('SREM', DEAD[kind], id) == 1 then
+    -- Deleted, with history (a dead element is in the dead set and has a history zset):
+    -- a new incarnation; starts never go backwards.
     local m = redis.call('ZRANGE', hk, -1, -1, 'WITHSCORES')
-    if #m > 0 then
-      -- Deleted, with history: a new incarnation; starts never go backwards.
-      local last_start = tonumber(m[2])
-      if last_start > start then start = last_start end
-      rev = tonumber(string.sub(m[1], 2)) + 1
-      history = true
-      if start == last_start then
-        redis.call('ZREM', hk, m[1])
-        redis.call('ZREM', ENDS, kind .. ':' .. id .. ':' .. m[1])
-        history = redis.call('ZCARD', hk) > 0
-      end
-      redis.call('SREM', DEAD[kind], id)
+    local last_start = tonumber(m[2])
+    if last_start > start then start = last_start end
+    rev = tonumber(string.sub(m[1], 2)) + 1
+    history = true
+    if start == last_start then
+      redis.call('ZREM', hk, m[1])
+      redis.call('ZREM', ENDS, kind .. ':' .. id .. ':' .. m[1])
+      history = redis.call('ZCARD', hk) > 0
     end
   end
   if history then redis.call('ZADD', hk, start, rev) end
