@@ -30,6 +30,8 @@ from gateway import wire
 
 #: How often the shared watcher looks at the server's exit flag (seconds).
 SHUTDOWN_POLL_S = 0.5
+#: How long a stream ended by a shutdown may take to send the end of its body.
+SHUTDOWN_END_S = 1.0
 
 
 class EventStream(Response):
@@ -66,20 +68,28 @@ class EventStream(Response):
         loop = asyncio.get_running_loop()
         self._last = loop.time()
         writer = asyncio.ensure_future(self._write(send, loop))
+        exiting = asyncio.ensure_future(_until_exit(loop))
         watchers = [
             asyncio.ensure_future(_disconnected(receive)),
             asyncio.ensure_future(self._watch(send, loop)),
-            asyncio.ensure_future(_until_exit(loop)),
+            exiting,
         ]
+        done: set[asyncio.Future[None]] = set()
         try:
-            await asyncio.wait([writer, *watchers], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait([writer, *watchers], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (writer, *watchers):
                 task.cancel()
             await asyncio.gather(writer, *watchers, return_exceptions=True)
             await _close(self._chunks)
-        if not writer.cancelled() and writer.exception() is not None:
+        if writer in done and writer.exception() is not None:
             raise writer.exception()  # type: ignore[misc]
+        if exiting in done and writer not in done:
+            # Server shutdown: end the body properly, so the client sees a finished stream
+            # (and reconnects), unless it does not even read that.
+            end = {"type": "http.response.body", "body": b"", "more_body": False}
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(send(end), SHUTDOWN_END_S)
         if self.background is not None:
             await self.background()
 

@@ -107,6 +107,9 @@ async def test_server_shutdown_ends_every_open_stream(monkeypatch: pytest.Monkey
     exiting = True
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
     assert all(s.closed for s in sources)
+    # Each body is ended properly (a finished response, not a broken connection).
+    end = {"type": "http.response.body", "body": b"", "more_body": False}
+    assert all(c.messages[-1] == end for c in clients)
     # The next server on this loop starts with open streams again.
     exiting = False
     client = Client()
