@@ -14,6 +14,7 @@ Pure: no I/O (``store.view`` does the reads).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -79,21 +80,16 @@ class Overlay:
         known = self._known(kind)
         return [known[i] if i in known else live.get(i) for i in ids]
 
-    # The live answers list each id once and the changed ids are left out of them, so
-    # the merges below are concatenations (sorted: linear on the two sorted runs).
-
     def ids(self, kind: Kind, live: Iterable[str]) -> list[str]:
         """Every id in the past view, given every live id."""
         known = self._known(kind)
         if not known:
             return sorted(live)
-        present = [i for i, element in known.items() if element is not None]
-        return sorted([*(i for i in live if i not in known), *present])
+        return _merge(live, known, (i for i, element in known.items() if element is not None))
 
     def by_index(self, key: str, value: str, live: Iterable[str]) -> list[str]:
         """The past view's ``nodes_by_index``, given the live look-up."""
-        changed = self._terms.get(encoding.term(key, value), ())
-        return sorted([*(i for i in live if i not in self.nodes), *changed])
+        return _merge(live, self.nodes, self._terms.get(encoding.term(key, value), ()))
 
     def edges_of(
         self,
@@ -118,7 +114,36 @@ class Overlay:
         return out
 
     def _merged(self, live: Iterable[str], changed: set[str] | None) -> list[str]:
-        return sorted([*(i for i in live if i not in self.edges), *(changed or ())])
+        return _merge(live, self.edges, changed or ())
+
+
+def _merge(live: Iterable[str], changed: Mapping[str, object], past: Iterable[str]) -> list[str]:
+    """Sorted: the ``live`` ids that are not ``changed``, and the ``past`` ids (changed ids
+    in the past view). Linear in the live ids, which come sorted (sorting them again is a
+    single pass) and lose the few changed ones by slicing, not by a Python-level filter."""
+    ordered = sorted(live)
+    if changed:
+        if len(changed) * 16 > len(ordered):
+            ordered = [i for i in ordered if i not in changed]
+        else:
+            cuts = sorted(
+                {
+                    at
+                    for i in changed
+                    if (at := bisect.bisect_left(ordered, i)) < len(ordered) and ordered[at] == i
+                }
+            )
+            kept: list[str] = []
+            start = 0
+            for at in cuts:
+                kept += ordered[start:at]
+                start = at + 1
+            ordered = kept + ordered[start:] if cuts else ordered
+    extra = sorted(past)
+    if extra:
+        ordered.extend(extra)  # two sorted runs: the sort below merges them
+        ordered.sort()
+    return ordered
 
 
 def _terms(node: Element) -> list[str]:
