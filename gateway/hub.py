@@ -43,7 +43,8 @@ class Batch:
 
 #: Most Sync events kept for one revision.
 _SYNC_CACHE = 64
-#: Most bytes of encoded Sync events kept for one revision (a whole graph's can be big).
+#: Most bytes of encoded Sync events kept for one revision (a whole graph's can be big;
+#: the first one is kept whatever its size).
 _SYNC_CACHE_BYTES = 64 * 1024 * 1024
 
 
@@ -256,7 +257,8 @@ class Hub:
 
     def sync_payload(self, vis: events.Visibility) -> bytes:
         """``sync(vis)`` as SSE bytes with the revision as id, encoded once per revision
-        and visibility as long as the cached ones stay under ``_SYNC_CACHE_BYTES``."""
+        and visibility (beyond the first, while the cached ones stay under
+        ``_SYNC_CACHE_BYTES``)."""
         key = (self.mirror.revision, _visibility_key(vis))
         cached = self._sync_bytes.get(key)
         if cached is not None:
@@ -266,7 +268,8 @@ class Hub:
         if self._sync_bytes and next(iter(self._sync_bytes))[0] != self.mirror.revision:
             self._sync_bytes.clear()
         used = sum(len(p) for p in self._sync_bytes.values())
-        if used + len(payload) <= _SYNC_CACHE_BYTES:
+        if not self._sync_bytes or used + len(payload) <= _SYNC_CACHE_BYTES:
+            # Always the first one: a whole big graph is the costliest to encode again.
             self._sync_bytes[key] = payload
         return payload
 

@@ -132,3 +132,16 @@ async def test_the_sync_event_is_computed_once_per_revision_and_filter(
     assert payload == wire.event("Sync", later.data, str(h.revision))
     assert len(syncs) == 2
     await h.stop()
+
+
+async def test_encoded_syncs_are_kept_within_a_budget_but_always_the_first(
+    backend: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = await loaded(backend)
+    monkeypatch.setattr(hub, "_SYNC_CACHE_BYTES", 10)  # smaller than any Sync
+    big = visibility("G.V().Has('K8s.Namespace', 'shop')")
+    assert h.sync_payload(big) is h.sync_payload(big)
+    other = visibility("G.V().Has('K8s.Namespace', 'other')")
+    first = h.sync_payload(other)
+    assert h.sync_payload(other) == first and h.sync_payload(other) is not first
+    await h.stop()
