@@ -87,6 +87,21 @@ class Overlay:
             return sorted(live)
         return _merge(live, known, (i for i, element in known.items() if element is not None))
 
+    def changed(self, kind: Kind) -> list[str]:
+        """The changed ids of ``kind`` (the live graph does not answer for them)."""
+        return sorted(self._known(kind))
+
+    def count(self, kind: Kind, live: int, live_changed: int) -> int:
+        """``len(ids(kind, ...))`` from the live count: ``live`` ids, of which
+        ``live_changed`` are among ``changed(kind)``."""
+        known = self._known(kind)
+        return live - live_changed + sum(1 for element in known.values() if element is not None)
+
+    def count_by_index(self, key: str, value: str, live: int, live_changed: int) -> int:
+        """``len(by_index(key, value, ...))`` from the live index set's size ``live``, of
+        which ``live_changed`` members are changed nodes."""
+        return live - live_changed + len(self._terms.get(encoding.term(key, value), ()))
+
     def by_index(self, key: str, value: str, live: Iterable[str]) -> list[str]:
         """The past view's ``nodes_by_index``, given the live look-up."""
         return _merge(live, self.nodes, self._terms.get(encoding.term(key, value), ()))

@@ -152,6 +152,34 @@ class Past:
         await self.catch_up()
         return self.overlay.ids(Kind.EDGE, live)
 
+    # --- counts: no id transferred but the changed ones ---------------------------------
+    async def count(self, kind: Kind) -> int:
+        """``len(all_node_ids())`` / ``len(all_edge_ids())``: the live count at a revision
+        r, minus the changed ids alive at r, plus the changed ids in the view."""
+        while True:
+            await self.catch_up()
+            changed = self.overlay.changed(kind)
+            live = await self._reader.count(kind, changed)
+            if await self._covers(live.revision, kind, len(changed)):
+                return self.overlay.count(kind, live.total, live.among)
+
+    async def count_by_index(self, key: str, value: str) -> int:
+        """``len(nodes_by_index(key, value))``, counted like ``count``."""
+        while True:
+            await self.catch_up()
+            changed = self.overlay.changed(Kind.NODE)
+            live = await self._reader.count_by_index(key, value, changed)
+            if await self._covers(live.revision, Kind.NODE, len(changed)):
+                return self.overlay.count_by_index(key, value, live.total, live.among)
+
+    async def _covers(self, revision: int, kind: Kind, changed: int) -> bool:
+        """Whether the changed ids counted at ``revision`` hold every id of ``kind`` the
+        feed says changed after t0 up to that revision: the others are then, at that
+        revision, as in the view. Catches up with writes made since the last look."""
+        if revision > self.revision:
+            await self.catch_up()
+        return len(self.overlay.changed(kind)) == changed
+
     async def nodes_by_index(self, key: str, value: str) -> list[str]:
         live: Iterable[str] = await self._reader.nodes_by_index(key, value)
         await self.catch_up()

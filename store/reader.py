@@ -16,6 +16,7 @@ the graph at one revision. Times are epoch ms; times before the trimmed horizon 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -26,6 +27,38 @@ from store.snapshot import Direction, Element, Snapshot
 
 _BATCH = 1000
 _NOW = "+inf"
+#: Ids tested per count script call (several calls go in one MULTI).
+_COUNT_BATCH = 5000
+
+#: KEYS[1] = revision, KEYS[2] = an alive hash (ARGV[1] = "h") or an index set ("s");
+#: ARGV[2..] = ids. Returns {revision, size of KEYS[2], how many of the ids are in it}.
+_COUNT = """
+local hash = ARGV[1] == 'h'
+local total
+local test
+if hash then
+  total = redis.call('HLEN', KEYS[2])
+  test = 'HEXISTS'
+else
+  total = redis.call('SCARD', KEYS[2])
+  test = 'SISMEMBER'
+end
+local among = 0
+for i = 2, #ARGV do
+  among = among + redis.call(test, KEYS[2], ARGV[i])
+end
+return {redis.call('GET', KEYS[1]) or '0', total, among}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A live count read atomically: at global ``revision``, ``total`` elements (or index
+    members), of which ``among`` are in the ids asked about."""
+
+    revision: int
+    total: int
+    among: int
 
 
 class OutsideHotWindow(LookupError):
@@ -44,6 +77,7 @@ class GraphReader:
         self._client = client
         self._keys = keys
         self._lookup = client.register_script(scripts.LOOKUP)
+        self._count = client.register_script(_COUNT)
 
     @property
     def keys(self) -> Keys:
@@ -147,6 +181,35 @@ class GraphReader:
                 ids.extend(m for m in _strs(members) if m not in ids)
             out.append(ids)
         return out
+
+    # --- counts ------------------------------------------------------------------------
+    async def count(self, kind: Kind, among: Sequence[str] = ()) -> Count:
+        """How many elements of ``kind`` are alive now (HLEN), and how many of ``among``,
+        with the revision: one atomic read, O(1) + O(len(among)), no id transferred."""
+        return await self._counted(self._keys.alive(kind), "h", among)
+
+    async def count_by_index(self, key: str, value: str, among: Sequence[str] = ()) -> Count:
+        """``count`` for the alive nodes with an index term (SCARD; see
+        ``nodes_by_index``)."""
+        if not encoding.is_indexed(key):
+            raise KeyError(f"{key!r} is not indexed")
+        return await self._counted(self._keys.index(encoding.term(key, value)), "s", among)
+
+    async def _counted(self, key: str, kind: str, among: Sequence[str]) -> Count:
+        keys = [self._keys.rev, key]
+        if len(among) <= _COUNT_BATCH:
+            raw: Any = await self._count(keys=keys, args=[kind, *among])
+            return Count(revision=int(raw[0]), total=int(raw[1]), among=int(raw[2]))
+        async with self._client.pipeline(transaction=True) as pipe:
+            for start in range(0, len(among), _COUNT_BATCH):
+                chunk = among[start : start + _COUNT_BATCH]
+                await self._count(keys=keys, args=[kind, *chunk], client=pipe)
+            replies: list[Any] = await pipe.execute()
+        return Count(
+            revision=int(replies[0][0]),
+            total=int(replies[0][1]),
+            among=sum(int(r[2]) for r in replies),
+        )
 
     async def revision(self) -> int:
         return int(await self._client.get(self._keys.rev) or 0)

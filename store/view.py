@@ -23,15 +23,21 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
+from store.keys import Kind
 from store.past import Past, PastSource
 from store.reader import GraphReader, OutsideHotWindow
 from store.snapshot import Direction, Element, Snapshot
+from topolog.core.query import ast
 from topolog.core.query import view as query_view
 
 T = TypeVar("T")
 
 #: Cold source: (t0 ms, t1 ms) → the graph over [t0, t1] rebuilt from Kafka.
 ColdSlice = Callable[[int, int], Awaitable[Snapshot]]
+
+
+def _kind(kind: ast.Kind) -> Kind:
+    return Kind.EDGE if kind is ast.Kind.EDGES else Kind.NODE
 
 
 def _ms(seconds: float) -> int:
@@ -76,6 +82,12 @@ class LiveView:
     def nodes_by_index(self, key: str, value: str) -> Iterable[str]:
         return self._bridge.run(self._reader.nodes_by_index(key, value))
 
+    def count_ids(self, kind: ast.Kind) -> int:
+        return self._bridge.run(self._reader.count(_kind(kind))).total
+
+    def count_by_index(self, key: str, value: str) -> int:
+        return self._bridge.run(self._reader.count_by_index(key, value)).total
+
     def edges_of(self, node_ids: Sequence[str], direction: Direction) -> list[list[str]]:
         return self._bridge.run(self._reader.edges_of(node_ids, direction))
 
@@ -102,6 +114,12 @@ class PastView:
 
     def nodes_by_index(self, key: str, value: str) -> Iterable[str]:
         return self._bridge.run(self._past.nodes_by_index(key, value))
+
+    def count_ids(self, kind: ast.Kind) -> int:
+        return self._bridge.run(self._past.count(_kind(kind)))
+
+    def count_by_index(self, key: str, value: str) -> int:
+        return self._bridge.run(self._past.count_by_index(key, value))
 
     def edges_of(self, node_ids: Sequence[str], direction: Direction) -> list[list[str]]:
         return self._bridge.run(self._past.edges_of(node_ids, direction))
@@ -209,6 +227,8 @@ def _conforms(
     query_view.GraphView,
     query_view.GraphView,
     query_view.GraphView,
+    query_view.CountingView,
+    query_view.CountingView,
 ]:
     """Never called: mypy checks here that the classes satisfy the evaluator's protocols."""
-    return redis_travel, prefetched, live, snap, past
+    return redis_travel, prefetched, live, snap, past, live, past

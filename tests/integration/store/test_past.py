@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from store import reader as reader_module
 from store import trimmer
-from store.keys import Keys
+from store.keys import Keys, Kind
 from store.past import Past, PastSource
 from store.projection import Projection
 from store.reader import GraphReader, OutsideHotWindow
@@ -122,6 +123,19 @@ async def assert_same(past: Past | Snapshot, snap: Snapshot, where: Any) -> None
     for direction in Direction:
         found = await ask("edges_of", asked_nodes, direction)
         assert found == snap.edges_of(asked_nodes, direction), (where, direction)
+    if isinstance(past, Past):
+        await assert_same_counts(past, snap, terms, where)
+
+
+async def assert_same_counts(
+    past: Past, snap: Snapshot, terms: list[tuple[str, str]], where: Any
+) -> None:
+    """The counts (live counts corrected by the changed ids) equal the listed ids' sizes."""
+    assert await past.count(Kind.NODE) == len(list(snap.all_node_ids())), where
+    assert await past.count(Kind.EDGE) == len(list(snap.all_edge_ids())), where
+    for key, value in terms:
+        counted = await past.count_by_index(key, value)
+        assert counted == len(list(snap.nodes_by_index(key, value))), (where, key, value)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -174,6 +188,67 @@ async def test_writes_after_opening_are_caught_up(
     for t, past in opened:
         assert past is not None
         await assert_same(past, await reader.snapshot(t), t)
+
+
+class WritingReader(GraphReader):
+    """A reader that applies the next pending changesets right before each count (so the
+    count is read at a revision the view has not caught up with yet)."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys, pending: list[graph.ChangeSet]) -> None:
+        super().__init__(client, keys)
+        self.projection = Projection(client, keys)
+        self.pending = pending
+
+    async def _counted(self, key: str, kind: str, among: Any) -> reader_module.Count:
+        if self.pending:
+            await self.projection.apply(self.pending.pop(0))
+        return await super()._counted(key, kind, among)
+
+
+async def _count(past: Past, name: str, args: tuple[str, ...]) -> int:
+    """The count ``len(past.<name>(*args))`` answered without listing ids."""
+    if name == "nodes_by_index":
+        return await past.count_by_index(*args)
+    return await past.count(Kind.NODE if name == "all_node_ids" else Kind.EDGE)
+
+
+@pytest.mark.parametrize(("seed", "batch"), [(0, 5000), (1, 5000), (2, 2), (3, 1)])
+async def test_counts_with_writes_between_the_feed_read_and_the_count(
+    client: aioredis.Redis,
+    keys: Keys,
+    seed: int,
+    batch: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counts at many times of a view opened before more writes (made right before each
+    count, after the feed was read) equal the listed ids at the end."""
+    monkeypatch.setattr(reader_module, "_COUNT_BATCH", batch)  # several calls in one MULTI
+    sets = random_history(300 + seed, 100)
+    await _apply(Projection(client, keys), sets[:40])
+    times = _times(sets[:40], random.Random(seed), 10)
+    pending = sets[40:]
+    reader = WritingReader(client, keys, pending)
+    source = PastSource(reader, client)
+    opened = [(t, await source.open(t, t)) for t in times]
+    terms = [("Type", "pod"), ("State", "UP"), ("K8s.Labels.app", "web"), ("Name", "n1-1")]
+    asked: list[tuple[str, tuple[str, ...]]] = [("all_node_ids", ()), ("all_edge_ids", ())]
+    asked += [("nodes_by_index", term) for term in terms]
+    for t, past in opened:
+        assert past is not None
+        for name, args in asked:
+            counted = await _count(past, name, args)
+            snap = await reader.snapshot(t)  # no write since that count
+            assert counted == len(list(getattr(snap, name)(*args))), (t, name, args)
+        assert [len(await past.all_node_ids()), len(await past.all_edge_ids())] == [
+            len(list(snap.all_node_ids())),
+            len(list(snap.all_edge_ids())),
+        ]
+    assert not pending  # every write went in between
+    live = await reader.count(Kind.NODE)
+    assert (live.revision, live.total) == (
+        await reader.revision(),
+        len(await reader.all_node_ids()),
+    )
 
 
 async def test_the_time_index_follows_the_feed_across_views(

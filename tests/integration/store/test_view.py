@@ -39,6 +39,12 @@ QUERIES = [
     f"G.At({T0 + 5}).V().Has('Type', 'pod').Values('Name')",
     f"G.At({T0 + 35}, 30).V().Has('Type', 'pod').Values('Name')",
     "G.E().Count()",
+    "G.V().Count()",
+    f"G.At({T0 + 15}).V().Count()",
+    f"G.At({T0 + 5}).E().Count()",
+    f"G.At({T0 + 15}).V().Has('State', 'DOWN').Count()",
+    f"G.At({T0 + 35}, 30).V().Has('Type', 'pod').Count()",
+    f"G.At({T0 + 35}, 30).V().Count()",
 ]
 
 

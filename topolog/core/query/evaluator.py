@@ -11,7 +11,8 @@ Evaluation is breadth-first and batched: each step hands the view whole lists of
 trips. A leading equality ``Has`` on an indexed key (see view.is_indexed) starts from
 ``nodes_by_index`` — intersecting several such keys — instead of scanning every node.
 ``V()``/``E()`` followed only by such ``Has`` steps and ``Count`` (see ``count_plan``) is
-answered from the ids alone: no element is fetched.
+answered from the ids alone: no element is fetched; a view that can count
+(``view.CountingView``) answers ``V()``/``E()`` and a single look-up without listing ids.
 """
 
 from __future__ import annotations
@@ -210,7 +211,15 @@ class _Run:
 
     def count(self, kind: Kind, plan: list[tuple[str, tuple[str, ...]]]) -> int:
         """The size of the id set ``plan`` selects (see ``count_plan``); the budget is
-        charged for the ids read."""
+        charged for the ids read (one unit for a count the view answers)."""
+        if isinstance(self.graph, view.CountingView):
+            terms = set(plan)
+            if not terms:
+                self.budget.spend(1)
+                return self.graph.count_ids(kind)
+            if len(terms) == 1 and len((term := terms.pop())[1]) == 1:
+                self.budget.spend(1)
+                return self.graph.count_by_index(term[0], term[1][0])
         if not plan:
             every = self.graph.all_edge_ids() if kind is Kind.EDGES else self.graph.all_node_ids()
             ids = every if isinstance(every, list) else list(every)

@@ -16,7 +16,7 @@ asks for ids first, then for the elements in batches.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from topolog.core.query import ast
 
@@ -67,6 +67,20 @@ class GraphView(Protocol):
     def edges_of(self, node_ids: Sequence[str], direction: Direction) -> list[list[str]]:
         """For each node id (same order), the ids of its edges: OUT = edges where it is
         the Parent, IN = where it is the Child, BOTH = either (a self-loop once)."""
+        ...
+
+
+@runtime_checkable
+class CountingView(Protocol):
+    """Optional, for a ``GraphView`` that can count without listing ids (a store with
+    O(1) set sizes). The evaluator uses it when a view has both methods."""
+
+    def count_ids(self, kind: ast.Kind) -> int:
+        """``len(all_node_ids())`` (``kind`` NODES) or ``len(all_edge_ids())`` (EDGES)."""
+        ...
+
+    def count_by_index(self, key: str, value: str) -> int:
+        """``len(nodes_by_index(key, value))``."""
         ...
 
 

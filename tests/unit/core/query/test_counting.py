@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from topolog.core.query import evaluator, memory, parse, run
+from topolog.core.query import Limits, QueryError, evaluator, memory, parse, run
+from topolog.core.query.ast import Kind
 from topolog.core.query.view import Direction
 
 COUNTED = [
@@ -62,14 +63,46 @@ class FetchCountingView:
         return self.inner.edges_of(node_ids, direction)
 
 
+class CountingView(FetchCountingView):
+    """A view that can also count (``view.CountingView``); records what it was asked."""
+
+    def __init__(self, inner: memory.MemoryView) -> None:
+        super().__init__(inner)
+        self.counted: list[tuple[str, ...]] = []
+        self.listed = 0
+
+    def count_ids(self, kind: Kind) -> int:
+        self.counted.append((kind.name,))
+        every = self.inner.all_edge_ids() if kind is Kind.EDGES else self.inner.all_node_ids()
+        return len(list(every))
+
+    def count_by_index(self, key: str, value: str) -> int:
+        self.counted.append((key, value))
+        return len(list(self.inner.nodes_by_index(key, value)))
+
+    def all_node_ids(self) -> Iterable[str]:
+        self.listed += 1
+        return super().all_node_ids()
+
+    def all_edge_ids(self) -> Iterable[str]:
+        self.listed += 1
+        return super().all_edge_ids()
+
+    def nodes_by_index(self, key: str, value: str) -> Iterable[str]:
+        self.listed += 1
+        return super().nodes_by_index(key, value)
+
+
 class Source:
-    def __init__(self, history: memory.MemoryHistory) -> None:
+    def __init__(self, history: memory.MemoryHistory, *, counting: bool = False) -> None:
         self.history = history
+        self.counting = counting
         self.views: list[FetchCountingView] = []
 
     def _wrap(self, inner: memory.MemoryView) -> FetchCountingView:
-        self.views.append(FetchCountingView(inner))
-        return self.views[-1]
+        view = CountingView(inner) if self.counting else FetchCountingView(inner)
+        self.views.append(view)
+        return view
 
     def live(self) -> FetchCountingView:
         return self._wrap(self.history.live())
@@ -102,6 +135,42 @@ def test_counts_from_ids_equal_counts_of_fetched_elements(
         with monkeypatch.context() as patched:
             patched.setattr(evaluator, "count_plan", lambda query: None)
             assert counted == run(timed, source=history, now=now), timed
+
+
+#: The counted queries a counting view answers without listing ids (one look-up at most).
+COUNTED_BY_VIEW = {
+    "G.V().Count()": ("NODES",),
+    "G.E().Count()": ("EDGES",),
+    "G.V().Has('Type', 'pod').Count()": ("Type", "pod"),
+    "G.V('Type', 'pod').Count()": ("Type", "pod"),
+    "G.V().Has('K8s.Labels.app', 'wordpress').Count()": ("K8s.Labels.app", "wordpress"),
+}
+
+
+@pytest.mark.parametrize("text", COUNTED)
+def test_a_counting_view_answers_like_the_ids(
+    history: memory.MemoryHistory, t0: float, now: float, text: str
+) -> None:
+    """Through a counting view: the same counts; a single look-up (or none) is counted by
+    the view without listing ids, intersections and ``Within`` still list them."""
+    for at in _times(t0, now):
+        timed = text.replace("G.", f"G.{at}." if at else "G.", 1)
+        source = Source(history, counting=True)
+        assert run(timed, source=source, now=now) == run(timed, source=history, now=now), timed
+        [view] = source.views
+        assert isinstance(view, CountingView)
+        assert view.fetched == 0, timed
+        if text in COUNTED_BY_VIEW:
+            assert (view.counted, view.listed) == ([COUNTED_BY_VIEW[text]], 0), timed
+        else:
+            assert view.counted == [] and view.listed > 0, timed
+
+
+def test_a_count_the_view_answers_costs_one_step(history: memory.MemoryHistory, now: float) -> None:
+    tight = Limits(max_steps=1)
+    assert run("G.E().Count()", source=Source(history, counting=True), now=now, limits=tight) > 1
+    with pytest.raises(QueryError):
+        run("G.E().Count()", source=Source(history), now=now, limits=tight)
 
 
 @pytest.mark.parametrize("text", NOT_COUNTED)
