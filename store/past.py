@@ -9,8 +9,10 @@ Cost: O(changes since t) instead of O(graph). The feed lists, per revision, ever
 element whose history got a member, with the member's start (``At``). An element with
 no member starting after t0 is in the live graph exactly as it was at t0 (or in neither);
 the others — found in the feed entries after ``Timeline.after(t0)`` — are read at the
-time (``reader.versions``) and overlaid (``store.overlay``). The indexes, adjacency and
-id sets of the live graph serve the rest.
+time (``reader.versions``) and overlaid (``store.overlay``), a kind when a call first
+needs it (a node count reads no edge). The indexes, adjacency and id sets of the live
+graph serve the rest; counts use the live sizes (``GraphReader.count``) corrected by the
+changed ids, without listing ids.
 
 Consistency: each call reads the live graph (one script or command: whole changesets),
 then catches up with the feed entries written since the last look and reads those
@@ -75,7 +77,7 @@ class PastSource:
             raise OutsideHotWindow(t0, horizon)
         await self._refresh()
         past = Past(self, t0, t1, after=self.timeline.after(t0))
-        return past if await past.catch_up(limit=self.max_changes) else None
+        return past if await past.catch_up(limit=self.max_changes, kinds=()) else None
 
 
 class Past:
@@ -87,34 +89,41 @@ class Past:
         #: Every change made up to this revision is in the overlay.
         self.revision = after
         self.overlay = Overlay()
+        #: Changed ids noted in the feed, not yet read at the time (overlaid).
+        self._pending: dict[Kind, set[str]] = {Kind.NODE: set(), Kind.EDGE: set()}
 
-    async def catch_up(self, *, limit: int | None = None) -> bool:
-        """Overlay the elements changed after t0 in the feed entries since ``revision``;
-        False (and nothing read at the time) when they hold more than ``limit`` changes."""
+    async def catch_up(
+        self, *, limit: int | None = None, kinds: Iterable[Kind] = (Kind.NODE, Kind.EDGE)
+    ) -> bool:
+        """Note the elements changed after t0 in the feed entries since ``revision`` and
+        overlay those of ``kinds`` (read at the time; the others wait until a call needs
+        their kind); False (and nothing read at the time) when the entries hold more than
+        ``limit`` changes."""
         current = await self._reader.revision()
-        if current <= self.revision:
-            return True
-        changed: dict[Kind, set[str]] = {Kind.NODE: set(), Kind.EDGE: set()}
-        seen = 0
-        while True:
-            entries = await feed.scan_after(
-                self._client, self._reader.keys, self.revision, count=_PAGE
-            )
-            for entry in entries:
-                seen += len(entry.changes)
-                for change in entry.changes:
-                    if change["At"] > self._t0:
-                        kind = Kind.NODE if change["op"].startswith("node") else Kind.EDGE
-                        changed[kind].add(change["id"])
-            if limit is not None and seen > limit:
-                return False
-            if entries:
-                self.revision = entries[-1].revision
-            if len(entries) < _PAGE:
-                break
-        self.revision = max(self.revision, current)
-        for kind, ids in changed.items():
-            await self._read(kind, sorted(ids))
+        if current > self.revision:
+            seen = 0
+            while True:
+                entries = await feed.scan_after(
+                    self._client, self._reader.keys, self.revision, count=_PAGE
+                )
+                for entry in entries:
+                    seen += len(entry.changes)
+                    for change in entry.changes:
+                        if change["At"] > self._t0:
+                            kind = Kind.NODE if change["op"].startswith("node") else Kind.EDGE
+                            self._pending[kind].add(change["id"])
+                if limit is not None and seen > limit:
+                    return False
+                if entries:
+                    self.revision = entries[-1].revision
+                if len(entries) < _PAGE:
+                    break
+            self.revision = max(self.revision, current)
+        for kind in kinds:
+            if self._pending[kind]:
+                ids = sorted(self._pending[kind])
+                self._pending[kind] = set()
+                await self._read(kind, ids)
         return True
 
     async def _read(self, kind: Kind, ids: list[str]) -> None:
@@ -139,17 +148,17 @@ class Past:
         live_ids = self.overlay.unchanged(kind, ids)
         read = self._reader.nodes if kind is Kind.NODE else self._reader.edges
         live = await read(live_ids) if live_ids else []
-        await self.catch_up()
+        await self.catch_up(kinds=(kind,))
         return self.overlay.elements(kind, ids, dict(zip(live_ids, live, strict=True)))
 
     async def all_node_ids(self) -> list[str]:
         live = await self._reader.all_node_ids()
-        await self.catch_up()
+        await self.catch_up(kinds=(Kind.NODE,))
         return self.overlay.ids(Kind.NODE, live)
 
     async def all_edge_ids(self) -> list[str]:
         live = await self._reader.all_edge_ids()
-        await self.catch_up()
+        await self.catch_up(kinds=(Kind.EDGE,))
         return self.overlay.ids(Kind.EDGE, live)
 
     # --- counts: no id transferred but the changed ones ---------------------------------
@@ -157,7 +166,7 @@ class Past:
         """``len(all_node_ids())`` / ``len(all_edge_ids())``: the live count at a revision
         r, minus the changed ids alive at r, plus the changed ids in the view."""
         while True:
-            await self.catch_up()
+            await self.catch_up(kinds=(kind,))
             changed = self.overlay.changed(kind)
             live = await self._reader.count(kind, changed)
             if await self._covers(live.revision, kind, len(changed)):
@@ -166,7 +175,7 @@ class Past:
     async def count_by_index(self, key: str, value: str) -> int:
         """``len(nodes_by_index(key, value))``, counted like ``count``."""
         while True:
-            await self.catch_up()
+            await self.catch_up(kinds=(Kind.NODE,))
             changed = self.overlay.changed(Kind.NODE)
             live = await self._reader.count_by_index(key, value, changed)
             if await self._covers(live.revision, Kind.NODE, len(changed)):
@@ -177,12 +186,12 @@ class Past:
         feed says changed after t0 up to that revision: the others are then, at that
         revision, as in the view. Catches up with writes made since the last look."""
         if revision > self.revision:
-            await self.catch_up()
+            await self.catch_up(kinds=(kind,))
         return len(self.overlay.changed(kind)) == changed
 
     async def nodes_by_index(self, key: str, value: str) -> list[str]:
         live: Iterable[str] = await self._reader.nodes_by_index(key, value)
-        await self.catch_up()
+        await self.catch_up(kinds=(Kind.NODE,))
         return self.overlay.by_index(key, value, live)
 
     async def edges_of(self, node_ids: Sequence[str], direction: Direction) -> list[list[str]]:
@@ -196,5 +205,5 @@ class Past:
             if direction is not Direction.OUT
             else None
         )
-        await self.catch_up()
+        await self.catch_up(kinds=(Kind.EDGE,))
         return self.overlay.edges_of(node_ids, live_out, live_in)
