@@ -86,7 +86,7 @@ class Past:
         self._client = source.client
         self._t0 = t0
         self._t1 = t1
-        #: Every change made up to this revision is in the overlay.
+        #: Every element changed after t0 up to this revision is in the overlay or pending.
         self.revision = after
         self.overlay = Overlay()
         #: Changed ids noted in the feed, not yet read at the time (overlaid).
