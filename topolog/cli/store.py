@@ -66,12 +66,19 @@ def projector_command(log_level: str = typer.Option("INFO", "--log-level")) -> N
 async def _project(settings: Settings, kafka: str, redis_url: str) -> None:
     import redis.asyncio as aioredis
 
+    from producers import topics
     from store import projector, trimmer
     from store.config import StoreSettings
     from store.keys import Keys
 
     conf = StoreSettings()
     keys = Keys(conf.prefix)
+    # A consumer that joins its group before the topic exists is assigned nothing until
+    # its next metadata refresh (minutes): create the graph topic first, as every stage
+    # does for the topics it reads (same spec, idempotent).
+    await topics.ensure(
+        kafka, [s for s in topics.specs(settings) if s.name == settings.topic_graph]
+    )
     client = aioredis.Redis.from_url(redis_url)
     try:
         async with (
