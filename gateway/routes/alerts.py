@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
 
 from gateway.deps import PrincipalDep, StateDep
-from gateway.eventstream import EventStream
 from gateway.routes.stream import Filter, LastEventId, Since, open_stream
 
 router = APIRouter(prefix="/api/v1", tags=["streams"])
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["streams"])
 @router.get(
     "/alerts",
     summary="Node state changes with root cause, as Server-Sent Events",
-    response_class=EventStream,
+    response_class=EventSourceResponse,
 )
 async def alerts(
     state: StateDep,

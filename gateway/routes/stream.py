@@ -16,10 +16,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
 
 from gateway import auth, events, sse, times
 from gateway.deps import PrincipalDep, StateDep
-from gateway.eventstream import EventStream
 from gateway.responses import error
 from gateway.state import AppState
 from topolog.core import query
@@ -108,7 +108,10 @@ async def open_stream(
             state.metrics.streams.labels(endpoint).dec()
             _release(state, principal)
 
-    return EventStream(body(), ping_s=state.settings.sse_ping_s, send_timeout_s=SEND_TIMEOUT_S)
+    # The chunks are SSE bytes already (``gateway.wire``: encoded once per group of
+    # subscribers, a whole queued batch per chunk); sse-starlette sends them as they are
+    # and owns the stream's life: heartbeats, send timeout, disconnect, shutdown.
+    return EventSourceResponse(body(), ping=state.settings.sse_ping_s, send_timeout=SEND_TIMEOUT_S)
 
 
 def _release(state: AppState, principal: auth.Principal) -> None:
@@ -120,7 +123,7 @@ def _release(state: AppState, principal: auth.Principal) -> None:
 @router.get(
     "/stream",
     summary="Graph changes as Server-Sent Events (sync or replay, then live)",
-    response_class=EventStream,
+    response_class=EventSourceResponse,
 )
 async def stream(
     state: StateDep,
