@@ -103,12 +103,19 @@ async def _redis() -> AsyncIterator[Backend]:
 
         cold = cold_slice  # type: ignore[assignment]
     client = aioredis.Redis.from_url(redis_url)
+    indexing: asyncio.Task[None] | None = None
     try:
-        yield RedisBackend(
+        backend = RedisBackend(
             client,
             Keys(StoreSettings().prefix),
             loop=asyncio.get_running_loop(),
             cold=cold,
         )
+        indexing = asyncio.create_task(backend.index_times(), name="feed-time-index")
+        yield backend
     finally:
+        if indexing is not None:
+            indexing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await indexing
         await client.aclose()

@@ -51,6 +51,12 @@ class PastSource:
         self.timeline = Timeline()
         self._lock: asyncio.Lock | None = None
 
+    async def refresh(self) -> None:
+        """Index the feed entries written since the last call. ``open`` does it too; a
+        server calls it in the background so a query after a burst of writes (a sync)
+        does not pay for indexing them."""
+        await self._refresh()
+
     async def _refresh(self) -> None:
         if self._lock is None:
             self._lock = asyncio.Lock()

@@ -153,6 +153,11 @@ class RedisTimeTravel:
     def live(self) -> LiveView:
         return LiveView(self._reader, self._bridge)
 
+    async def refresh_time_index(self) -> None:
+        """Bring the feed's time index up to date (on the loop; see ``PastSource.refresh``)."""
+        if self._past is not None:
+            await self._past.refresh()
+
     def view_at(self, t: float) -> PastView | Snapshot:
         return self._bridge.run(self._view(_ms(t), _ms(t)))
 

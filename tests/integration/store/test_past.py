@@ -266,6 +266,25 @@ async def test_the_time_index_follows_the_feed_across_views(
             await assert_same(past, await reader.snapshot(t), t)
 
 
+async def test_a_background_refresh_indexes_every_revision_before_any_view(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    sets = random_history(11, 40)
+    projection = Projection(client, keys)
+    reader = GraphReader(client, keys)
+    source = PastSource(reader, client)
+    await _apply(projection, sets[:20])
+    await source.refresh()
+    assert source.timeline.last == await reader.revision()
+    await _apply(projection, sets[20:])
+    await source.refresh()  # only the new entries; views opened after it agree
+    assert source.timeline.last == await reader.revision()
+    for t in _times(sets, random.Random(11), 8):
+        past = await source.open(t, t)
+        assert past is not None
+        await assert_same(past, await reader.snapshot(t), t)
+
+
 async def test_a_long_feed_since_the_time_falls_back_to_the_snapshot(
     client: aioredis.Redis, keys: Keys
 ) -> None:
