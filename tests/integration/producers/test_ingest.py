@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from topolog.core.envelope import EventType
-from topolog.platform.state import Endpoints
 
 from . import support
 from .support import Run
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def run(platform: Endpoints) -> Iterator[Run]:
-    r = support.new_run(platform)
-    yield r
-    support.delete_topics(r)
 
 
 def ingest(run: Run, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -7,7 +7,7 @@ import base64
 import signal
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,6 @@ from .support import Run
 pytestmark = pytest.mark.integration
 
 ALL_KINDS = {r.kind for r in resources.BUILTIN}
-
-
-@pytest.fixture()
-def run(platform: Endpoints) -> Iterator[Run]:
-    r = support.new_run(platform)
-    yield r
-    support.delete_topics(r)
 
 
 def _meta(name: str, ns: str | None = None) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -12,19 +11,10 @@ from aiokafka import AIOKafkaConsumer
 
 from producers import publishing, topics
 from topolog.core import envelope
-from topolog.platform.state import Endpoints
 
-from . import support
 from .support import Run
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def run(platform: Endpoints) -> Iterator[Run]:
-    r = support.new_run(platform)
-    yield r
-    support.delete_topics(r)
 
 
 def _envelope(cluster: str, name: str, version: int, padding: int) -> envelope.Envelope:
