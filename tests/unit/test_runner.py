@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 from topolog import runner
 
@@ -53,11 +54,26 @@ async def test_a_crashing_stage_is_restarted_until_it_gives_up_then_all_stop() -
     assert not alive(sleeper_pid), "the other stage was left running"
 
 
-async def test_a_stage_that_finishes_cleanly_ends_the_run() -> None:
+async def test_a_stage_that_finishes_cleanly_ends_the_run(tmp_path: Path) -> None:
     out = Lines()
+    started = tmp_path / "sleeper-started"
+    # The one-shot stage ends only once the sleeper is up (and has printed its pid).
     specs = [
-        runner.ProcessSpec("sleeper", SLEEPER),
-        runner.ProcessSpec("oneshot", python("print('done')")),
+        runner.ProcessSpec(
+            "sleeper",
+            python(
+                "import os, pathlib, time; print(os.getpid(), flush=True); "
+                f"pathlib.Path({str(started)!r}).touch(); time.sleep(60)"
+            ),
+        ),
+        runner.ProcessSpec(
+            "oneshot",
+            python(
+                "import os, time\n"
+                f"while not os.path.exists({str(started)!r}): time.sleep(0.01)\n"
+                "print('done')"
+            ),
+        ),
     ]
     ended = await asyncio.wait_for(runner.supervise(specs, emit=out, policy=FAST), 30)
     assert ended == runner.Exit("oneshot", 0)

@@ -19,6 +19,10 @@ app = faust.App(
     web_enabled=False,
     topic_partitions=1,
     producer_acks=-1,
+    # A restarted worker must not wait out faust's 60-s default session of the one it
+    # replaces before the group rebalances (the test's reads have 90 s).
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=2.5,
 )
 inputs = app.topic(os.environ["COUNTER_IN"], key_type=str, value_type=int)
 outputs = app.topic(os.environ["COUNTER_OUT"], key_type=str, value_type=str)
