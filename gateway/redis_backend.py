@@ -83,14 +83,9 @@ class RedisBackend:
         )
 
     async def wait_after(self, after: int, timeout_s: float) -> list[FeedEntry]:
-        entries = await self.read_after(after)
-        if entries:
-            return entries
-        reply: Any = await self._client.xread(
-            {self._keys.feed: feed.stream_id(after)}, count=1000, block=int(timeout_s * 1000)
+        return await feed.wait_after(
+            self._client, self._keys, after, block_ms=max(1, int(timeout_s * 1000))
         )
-        parsed = [feed.parse(i, f) for _stream, items in reply or [] for i, f in items]
-        return await feed.resolve(self._client, self._keys, parsed)
 
     async def ping(self) -> None:
         await self._client.ping()

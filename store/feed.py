@@ -164,16 +164,24 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+async def wait_after(
+    client: aioredis.Redis, keys: Keys, after: int, *, block_ms: int, count: int = 1000
+) -> list[FeedEntry]:
+    """Entries with revision > ``after`` (at most ``count``), at once when there are some,
+    else waiting up to ``block_ms`` for the next (``[]`` on time-out); one ``XREAD``."""
+    await _check_gap(client, keys, after)
+    reply: Any = await client.xread({keys.feed: stream_id(after)}, count=count, block=block_ms)
+    parsed = [
+        parse(entry_id, fields) for _stream, items in reply or [] for entry_id, fields in items
+    ]
+    return await resolve(client, keys, parsed)
+
+
 async def tail(
     client: aioredis.Redis, keys: Keys, after: int, *, block_ms: int = 5000, count: int = 1000
 ) -> AsyncIterator[FeedEntry]:
     """Every entry after ``after``, then new ones as they come (forever)."""
-    await _check_gap(client, keys, after)
-    last = stream_id(after)
     while True:
-        reply: Any = await client.xread({keys.feed: last}, count=count, block=block_ms)
-        for _stream, entries in reply or []:
-            parsed = [parse(entry_id, fields) for entry_id, fields in entries]
-            for entry in await resolve(client, keys, parsed):
-                last = stream_id(entry.revision)
-                yield entry
+        for entry in await wait_after(client, keys, after, block_ms=block_ms, count=count):
+            after = entry.revision
+            yield entry
