@@ -44,7 +44,13 @@ class Op(enum.StrEnum):
     EDGE_DELETE = "edge.delete"
 
 
-@dataclass(frozen=True, slots=True)
+#: ``Node``, ``Edge`` and ``Change`` are plain slotted dataclasses, not frozen ones: the
+#: deriver builds a dozen per event, and a frozen dataclass's ``__init__`` (one
+#: ``object.__setattr__`` per field) costs four times as much. They are values all the
+#: same: nobody assigns to their fields (their metadata dicts are shared, read-only).
+
+
+@dataclass(slots=True)
 class Node:
     id: str
     metadata: Metadata
@@ -57,7 +63,7 @@ class Node:
         return cls(id=data["ID"], metadata=data["Metadata"])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Edge:
     id: str
     parent: str
@@ -91,7 +97,7 @@ class Source:
         return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
     op: Op
     id: str

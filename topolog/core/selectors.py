@@ -10,7 +10,7 @@ peer it means "not restricted by this dimension", for a Service "selects nothing
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -39,10 +39,27 @@ class Selector:
     """A parsed label selector; ``Selector(())`` matches everything."""
 
     requirements: tuple[Requirement, ...]
+    #: ``key=value`` requirements as one dict (tested as an items-view subset, in C), and
+    #: the others: selectors are matched against every candidate object's labels.
+    _pairs: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    _rest: tuple[Requirement, ...] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        pairs: dict[str, str] = {}
+        rest: list[Requirement] = []
+        for r in self.requirements:
+            if r.operator == "In" and len(r.values) == 1 and r.key not in pairs:
+                pairs[r.key] = next(iter(r.values))
+            else:
+                rest.append(r)
+        object.__setattr__(self, "_pairs", pairs)
+        object.__setattr__(self, "_rest", tuple(rest))
 
     def matches(self, labels: Mapping[str, str] | None) -> bool:
         lbls = labels or {}
-        return all(r.matches(lbls) for r in self.requirements)
+        if not self._pairs.items() <= lbls.items():
+            return False
+        return not self._rest or all(r.matches(lbls) for r in self._rest)
 
     @property
     def is_empty(self) -> bool:

@@ -376,7 +376,7 @@ class Deriver:
             }
             if current is None or current.metadata != metadata:
                 self._touch_node(node)
-                self._nodes[node] = graph.Node(id=node, metadata=metadata)
+                self._nodes[node] = graph.Node(node, metadata)
         self._rebuild.clear()
 
     def _recheck_readers(self, key: indexes.Key) -> None:
@@ -515,10 +515,10 @@ class Deriver:
         if not held:
             self._put_edge(
                 graph.Edge(
-                    id=eid,
-                    parent=link.parent,
-                    child=link.child,
-                    metadata={"Manager": MANAGER, "RelationType": link.relation},
+                    eid,
+                    link.parent,
+                    link.child,
+                    _link_metadata(link.relation),
                 )
             )
 
@@ -666,6 +666,12 @@ def _dependent(end: refs.End | None, parent: str, child: str) -> str | None:
     if end is refs.End.CHILD:
         return child
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _link_metadata(relation: str) -> graph.Metadata:
+    """The metadata of a declared edge: one shared dict per relation (never modify it)."""
+    return {"Manager": MANAGER, "RelationType": relation}
 
 
 def _selector_order(sk: indexes.SelectorKey) -> tuple[str, str]:

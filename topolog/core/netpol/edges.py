@@ -31,6 +31,7 @@ event the policies whose namespace selectors change their verdict on it, for its
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,51 +61,45 @@ def pair_edges(
 ) -> dict[str, graph.Edge]:
     """Every edge between ``policy`` and ``pod`` (``namespace_labels``: the pod's namespace)."""
     out: dict[str, graph.Edge] = {}
-    selected = np.selects(policy, pod)
-    for direction in np.DIRECTIONS:
-        if direction not in policy.types:
-            continue
-        rules = policy.rules(direction)
+    selected = pod.namespace == policy.namespace and policy.pod_selector.matches(pod.labels)
+    for direction, rules, label in policy.effective:
         if selected:
             target = "allow" if rules else "deny"
-            _add(out, policy, pod, direction, "begin", target, np.ports_label(rules))
+            _add(out, policy.uid, pod.uid, direction, "begin", target, label)
         matching = [
-            r
-            for r in rules
-            if np.rule_matches(
-                r,
-                policy_namespace=policy.namespace,
-                endpoint=pod,
-                namespace_labels=namespace_labels,
-            )
+            r for r in rules if np.rule_matches_pod(r, policy.namespace, pod, namespace_labels)
         ]
         if matching:
-            _add(out, policy, pod, direction, "end", "allow", np.ports_label(matching))
+            if len(matching) != len(rules):
+                label = np.ports_label(matching)
+            _add(out, policy.uid, pod.uid, direction, "end", "allow", label)
     return out
 
 
 def _add(
     out: dict[str, graph.Edge],
-    policy: np.Policy,
-    pod: np.Pod,
-    direction: np.Direction,
+    policy_uid: str,
+    pod_uid: str,
+    direction: str,
     point: str,
     target: str,
     ports_text: str,
 ) -> None:
-    eid = graph.edge_id(policy.uid, pod.uid, RELATION, direction.value, point)
-    out[eid] = graph.Edge(
-        id=eid,
-        parent=policy.uid,
-        child=pod.uid,
-        metadata={
-            "RelationType": RELATION,
-            "PolicyType": direction.value,
-            "PolicyTarget": target,
-            "PolicyPoint": point,
-            "PolicyPorts": ports_text,
-        },
-    )
+    eid = graph.edge_id(policy_uid, pod_uid, RELATION, direction, point)
+    out[eid] = graph.Edge(eid, policy_uid, pod_uid, _metadata(direction, target, point, ports_text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _metadata(direction: str, target: str, point: str, ports_text: str) -> graph.Metadata:
+    """An edge's metadata; equal ones are one shared dict (there are few distinct ones, and
+    ~half the graph's edges are policy edges): never modify it."""
+    return {
+        "RelationType": RELATION,
+        "PolicyType": direction,
+        "PolicyTarget": target,
+        "PolicyPoint": point,
+        "PolicyPorts": ports_text,
+    }
 
 
 def edges_from_scratch(cluster: np.Cluster) -> dict[str, graph.Edge]:

@@ -179,6 +179,20 @@ class Policy:
     types: frozenset[Direction]
     ingress: tuple[Rule, ...] = ()
     egress: tuple[Rule, ...] = ()
+    #: The directions in effect (in ``DIRECTIONS`` order) as their ``PolicyType`` value,
+    #: each with its rules and their ``ports_label``: computed once, read for every pod
+    #: the policy is paired with.
+    effective: tuple[tuple[str, tuple[Rule, ...], str], ...] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        effective = []
+        for d in DIRECTIONS:
+            if d in self.types:
+                rules = self.rules(d)
+                effective.append((d.value, rules, ports_label(rules)))
+        object.__setattr__(self, "effective", tuple(effective))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -262,6 +276,8 @@ def rule_matches(
     """Whether any peer of ``rule`` matches ``endpoint`` (no peers = everyone)."""
     if rule.peers is None:
         return True
+    if isinstance(endpoint, Pod):
+        return rule_matches_pod(rule, policy_namespace, endpoint, namespace_labels)
     return any(
         peer_matches(
             p,
@@ -271,6 +287,31 @@ def rule_matches(
         )
         for p in rule.peers
     )
+
+
+def rule_matches_pod(
+    rule: Rule, policy_namespace: str, pod: Pod, namespace_labels: Mapping[str, str] | None
+) -> bool:
+    """``rule_matches`` for a pod, positional (called for every policy/pod pair): the
+    same tests as ``peer_matches``, in one loop."""
+    peers = rule.peers
+    if peers is None:
+        return True
+    for peer in peers:
+        block = peer.ip_block
+        if block is not None:
+            if any(block.contains(ip) for ip in pod.ips):
+                return True
+            continue
+        ns_sel = peer.namespace_selector
+        if ns_sel is None:
+            if pod.namespace != policy_namespace:
+                continue
+        elif not ns_sel.matches(namespace_labels):
+            continue
+        if peer.pod_selector is None or peer.pod_selector.matches(pod.labels):
+            return True
+    return False
 
 
 def rule_ports(rule: Rule, destination: Endpoint | None) -> ports.PortSet:
