@@ -22,6 +22,7 @@ import hashlib
 import resource
 import sys
 import time
+import types
 from typing import Any
 
 import orjson
@@ -66,7 +67,26 @@ class _GcClock:
             self.collections[info["generation"]] += 1
 
 
-def run(pods: int, steps: int, *, digests: str | None, tune: bool) -> dict[str, Any]:
+def heap(root: object) -> tuple[int, int]:
+    """Objects and bytes (``sys.getsizeof``) reachable from ``root``, not counting
+    classes, modules and functions: what the deriver keeps."""
+    seen: set[int] = set()
+    stack = [root]
+    count = size = 0
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or isinstance(o, type | types.ModuleType | types.FunctionType):
+            continue
+        seen.add(id(o))
+        count += 1
+        size += sys.getsizeof(o)
+        stack.extend(gc.get_referents(o))
+    return count, size
+
+
+def run(
+    pods: int, steps: int, *, digests: str | None, tune: bool, walk: bool = False
+) -> dict[str, Any]:
     sync, churn = envelopes(pods, steps)
     if tune:
         tune_gc()  # as the processor worker does
@@ -105,6 +125,10 @@ def run(pods: int, steps: int, *, digests: str | None, tune: bool) -> dict[str, 
     nodes, edges = deriver.snapshot()
     figures["nodes"], figures["edges"], figures["changes"] = len(nodes), len(edges), changes
     figures["operations"] = deriver.operations
+    if walk:
+        count, size = heap(deriver)
+        figures["deriver_heap_objects"] = count
+        figures["deriver_heap_mb"] = round(size / 2**20, 1)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["digest"] = total.hexdigest()
     if digests:
@@ -118,10 +142,15 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--steps", type=int, default=300, help="churn steps after the sync")
     parser.add_argument("--digests", help="write one sha1 per envelope to this file")
+    parser.add_argument(
+        "--heap", action="store_true", help="walk what the deriver keeps (objects, MB)"
+    )
     parser.add_argument("--no-gc-tuning", action="store_true", help="keep CPython's GC defaults")
     args = parser.parse_args()
     gc.collect()
-    figures = run(args.pods, args.steps, digests=args.digests, tune=not args.no_gc_tuning)
+    figures = run(
+        args.pods, args.steps, digests=args.digests, tune=not args.no_gc_tuning, walk=args.heap
+    )
     figures["command"] = " ".join([sys.executable, *sys.argv])
     sys.stdout.write(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode() + "\n")
 
