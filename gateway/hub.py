@@ -15,6 +15,12 @@ none twice. A subscriber whose queue would exceed its bound is marked overflowed
 dropped, so one slow client never delays the others; its stream then sends ``Resync``.
 When the hub itself loses the feed (the next revision was trimmed) it re-reads a
 snapshot and overflows every subscriber: they all resync.
+
+Idle: with ``idle_s`` set, the hub follows the feed (and keeps its whole-graph mirror)
+only while someone subscribes, and for ``idle_s`` after the last subscriber left (or
+after loading). Then it drops the mirror and stops reading; ``live()`` loads a snapshot
+again before the next subscriber, who gets its Sync from it. Following a big sync that
+nobody watches would otherwise cost the gateway and Redis as much CPU as the writes.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -119,10 +126,26 @@ class _Group:
 
 
 class Hub:
-    def __init__(self, backend: Backend, *, block_s: float = 5.0, retry_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        block_s: float = 5.0,
+        retry_s: float = 1.0,
+        idle_s: float | None = None,
+    ) -> None:
         self._backend = backend
         self._block_s = block_s
         self._retry_s = retry_s
+        #: Seconds without subscribers after which the hub stops following (None: never).
+        self._idle_s = idle_s
+        #: When the hub last had a subscriber, or loaded (``time.monotonic``).
+        self._idle_since = time.monotonic()
+        #: Whether the mirror follows the feed (False once parked for want of subscribers).
+        self.live = False
+        #: Set by ``live()`` to wake the parked follower.
+        self._wanted = asyncio.Event()
+        self._loading = asyncio.Lock()
         #: Visibility key → the subscribers that share it.
         self._groups: dict[object, _Group] = {}
         self._count = 0
@@ -136,6 +159,7 @@ class Hub:
 
     @property
     def revision(self) -> int:
+        """The mirror's revision (while not ``live``, the one it was parked at)."""
         return self.mirror.revision
 
     async def start(self) -> None:
@@ -170,12 +194,45 @@ class Hub:
                 sub.overflow()
         self._groups.clear()
         self._count = 0
+        self._idle_since = time.monotonic()
 
     async def _load(self) -> None:
         snapshot = await self._backend.snapshot()
         self.mirror = Mirror.from_snapshot(snapshot, snapshot.revision)
+        self.live = True
+        self._idle_since = time.monotonic()
+
+    async def live_mirror(self) -> None:
+        """Make sure the mirror follows the feed (loading a snapshot if the hub was
+        parked); call before ``subscribe``, with no ``await`` in between. Raises what
+        loading raises."""
+        if self.live:
+            return
+        async with self._loading:
+            if self.live:
+                return
+            await self._load()
+            self._wanted.set()
+
+    def _idle(self) -> bool:
+        return (
+            self._idle_s is not None
+            and not self._groups
+            and time.monotonic() - self._idle_since >= self._idle_s
+        )
+
+    def _park(self) -> None:
+        """Drop the mirror (and the Syncs made from it) until ``live_mirror``."""
+        self.live = False
+        self.mirror = Mirror(revision=self.mirror.revision)
+        self._syncs.clear()
+        self._sync_bytes.clear()
+        self._wanted.clear()
+        log.info("no subscribers for %.0f s: stopped following the change feed", self._idle_s)
 
     def subscribe(self, vis: events.Visibility, *, limit: int) -> Subscription:
+        if not self.live:
+            raise RuntimeError("the hub is parked: await live_mirror() before subscribing")
         key = _visibility_key(vis)
         sub = Subscription(self, vis, key, start=self.mirror.revision, limit=limit)
         group = self._groups.get(key)
@@ -193,6 +250,8 @@ class Hub:
         self._count -= 1
         if not group.subs:
             del self._groups[sub.key]
+        if not self._count:
+            self._idle_since = time.monotonic()
 
     @property
     def subscribers(self) -> int:
@@ -200,6 +259,10 @@ class Hub:
 
     async def _follow(self) -> None:
         while True:
+            if self._idle():
+                self._park()
+                await self._wanted.wait()  # live_mirror() loaded a snapshot meanwhile
+                continue
             try:
                 entries = await self._backend.wait_after(self.mirror.revision, self._block_s)
             except asyncio.CancelledError:

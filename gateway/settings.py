@@ -55,6 +55,10 @@ class GatewaySettings(BaseSettings):
     sse_max_connections: int = 16
     #: Seconds the live feed reader blocks waiting for new revisions.
     feed_block_s: float = 5.0
+    #: Seconds without any stream after which the live reader stops following the feed
+    #: and drops its mirror of the graph (the next stream loads a snapshot first); None:
+    #: follow always.
+    feed_idle_s: float | None = 5.0
 
     #: Where the CLI finds the gateway, and the token it sends.
     url: str = "http://127.0.0.1:8082"

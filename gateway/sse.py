@@ -55,7 +55,8 @@ async def prepare(
     cursor: events.Cursor | None = None,
     since_ms: int | None = None,
 ) -> Plan:
-    sub = hub.subscribe(vis, limit=limit)
+    await hub.live_mirror()
+    sub = hub.subscribe(vis, limit=limit)  # no await since live_mirror: still live
     try:
         return await _plan(backend, hub, sub, cursor, since_ms)
     except BaseException:

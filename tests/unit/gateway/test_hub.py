@@ -145,3 +145,73 @@ async def test_encoded_syncs_are_kept_within_a_budget_but_always_the_first(
     first = h.sync_payload(other)
     assert h.sync_payload(other) == first and h.sync_payload(other) is not first
     await h.stop()
+
+
+async def test_without_subscribers_the_hub_stops_reading_the_feed_and_reloads_for_the_next(
+    backend: MemoryBackend, graph_builders: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    g = graph_builders
+    h = hub.Hub(backend, block_s=0.05, idle_s=0.05)
+    await h.start()
+    await until(lambda: h.ready and not h.live)
+    assert not h.mirror.nodes and not h.mirror.edges  # the mirror is dropped
+    reads: list[int] = []
+    real = backend.wait_after
+
+    async def counting(after: int, timeout_s: float) -> Any:
+        reads.append(after)
+        return await real(after, timeout_s)
+
+    monkeypatch.setattr(backend, "wait_after", counting)
+    for i in range(3):
+        await backend.apply(
+            g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop")))
+        )
+    await asyncio.sleep(0.2)
+    assert reads == []  # parked: the feed is not read while nobody listens
+    vis = visibility("G.V().Has('K8s.Namespace', 'shop')")
+    with pytest.raises(RuntimeError):
+        h.subscribe(vis, limit=100)
+    await h.live_mirror()
+    sub = h.subscribe(vis, limit=100)
+    assert h.live and sub.start == await backend.revision()
+    # The first subscriber's Sync is the graph now, changes made while parked included.
+    assert {"n0", "n1", "n2"} <= {n["ID"] for n in h.sync(vis).data["Nodes"]}
+    await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("n3", "pod", "x", "shop"))))
+    batches = await asyncio.wait_for(sub.get(), 5)
+    assert [(b.revision, b.events[0].data["ID"]) for b in batches] == [(sub.start + 1, "n3")]
+    # Subscribed, the hub keeps following however long it waits.
+    await asyncio.sleep(0.2)
+    assert h.live
+    await backend.apply(g.changeset(g.T0 + 30, g.upsert(g.node("n4", "pod", "x", "shop"))))
+    batches = await asyncio.wait_for(sub.get(), 5)
+    assert [b.revision for b in batches] == [sub.start + 2]
+    sub.close()
+    await until(lambda: not h.live)  # and parks again once the last one left
+    await h.stop()
+
+
+async def test_subscribers_arriving_together_at_a_parked_hub_share_one_load(
+    backend: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = hub.Hub(backend, block_s=0.05, idle_s=0.05)
+    await h.start()
+    await until(lambda: h.ready and not h.live)
+    loads: list[int] = []
+    real = backend.snapshot
+
+    async def counting(at_ms: int | None = None) -> Any:
+        loads.append(1)
+        return await real(at_ms)
+
+    monkeypatch.setattr(backend, "snapshot", counting)
+    vis = visibility("G.V()")
+
+    async def join() -> hub.Subscription:
+        await h.live_mirror()
+        return h.subscribe(vis, limit=100)
+
+    subs = await asyncio.gather(*(join() for _ in range(5)))
+    assert loads == [1]
+    assert {s.start for s in subs} == {h.revision}
+    await h.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from gateway.memory_backend import MemoryBackend
@@ -104,6 +105,55 @@ async def test_since_replays_from_the_graph_at_that_time(
     replayed = await stream.next()
     assert (replayed.event, replayed.id, replayed.data["ID"]) == ("NodeAdded", "3.0", "b")
     await stream.close()
+
+
+async def test_streams_after_the_live_reader_parked_resume_and_sync_without_gap(
+    client_for: Any, settings: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    # With no stream open the hub stops following the feed and drops its mirror; the
+    # next stream loads the graph again: same Sync, same resume, same live changes.
+    g = graph_builders
+    async with client_for(settings.model_copy(update={"feed_idle_s": 0.05})) as c:
+        hub = c.app.state.gateway.hub
+        first = await sse(c.app, "/api/v1/stream")
+        assert (await first.next()).id == "1"
+        await backend.apply(
+            g.changeset(
+                g.T0 + 10,
+                g.upsert(g.node("a", "pod", "a", "shop")),
+                g.upsert(g.node("b", "pod", "b", "shop")),
+            )
+        )
+        seen = await first.take(1)
+        assert ids(seen) == ["2.0"]
+        await first.close()
+        await until(lambda: not hub.live)
+        await backend.apply(g.changeset(g.T0 + 20, g.delete("a")))
+        ready = await c.get("/readyz")
+        assert ready.json() == {"ok": True, "revision": 3}  # the store's, while parked
+        resumed = await sse(c.app, "/api/v1/stream", {"Last-Event-ID": seen[-1].id})
+        assert [(e.event, e.id, e.data["ID"]) for e in await resumed.take(2)] == [
+            ("NodeAdded", "2.1", "b"),
+            ("NodeDeleted", "3.0", "a"),
+        ]
+        fresh = await sse(c.app, "/api/v1/stream")
+        sync = await fresh.next()
+        assert sync.event == "Sync" and sync.id == "3"
+        assert {"b"} <= {n["ID"] for n in sync.data["Nodes"]}
+        assert "a" not in {n["ID"] for n in sync.data["Nodes"]}
+        await backend.apply(g.changeset(g.T0 + 30, g.upsert(g.node("c", "pod", "c", "shop"))))
+        for stream in (resumed, fresh):
+            live = await stream.next()
+            assert (live.event, live.id, live.data["ID"]) == ("NodeAdded", "4.0", "c")
+            await stream.close()
+
+
+async def until(check: Any) -> None:
+    for _ in range(500):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
 
 
 async def test_a_slow_client_is_told_to_resync_and_dropped(
