@@ -219,13 +219,14 @@ class Deriver:
         name = key[2] if key is not None else fields.name(obj)
         ns = key[1] if key is not None else fields.namespace(obj)
         declared = kind.references(obj)
+        labels = fields.labels(obj)
         rec = _Object(
             id=node,
             kind=kind,
             namespace=ns,
             name=name,
             key=key,
-            labels=fields.labels(obj),
+            labels=labels,
             ownerless=not fields.has_owners(obj),
             named=tuple(r for r in declared if not isinstance(r, refs.BySelector)),
             selectors=tuple(r for r in declared if isinstance(r, refs.BySelector)),
@@ -240,7 +241,8 @@ class Deriver:
         self._objects[node] = rec
         self._index.add_object(node, key)
 
-        k8s = {**fields.base_k8s(obj), "Name": name, "Namespace": ns, **kind.metadata(obj)}
+        # The labels dict is shared by the record and the node's metadata: neither changes.
+        k8s = {**fields.base_k8s(obj, labels), "Name": name, "Namespace": ns, **kind.metadata(obj)}
         self._set_base(node, kind, name, k8s)
         aggregate = functools.partial(kind.aggregate, obj) if kind.aggregate else None
         self._cascade.set_node(node, type=kind.type, own=kind.status(obj, now), aggregate=aggregate)

@@ -39,10 +39,13 @@ _NOTHING: Mapping[str, Any] = {}
 
 
 def mapping(value: Any) -> Mapping[str, Any]:
-    # ``dict`` first: the ``Mapping`` ABC check is slow and objects are JSON dicts.
-    if isinstance(value, (dict, Mapping)):
+    # ``dict`` and ``None`` (an absent field) first: the ``Mapping`` ABC check is slow and
+    # objects are JSON dicts.
+    if type(value) is dict:
         return value
-    return _NOTHING
+    if value is None or not isinstance(value, Mapping):
+        return _NOTHING
+    return value
 
 
 def items(value: Any) -> list[Mapping[str, Any]]:
@@ -135,12 +138,13 @@ def reason_of(cond: Mapping[str, Any] | None, default: str) -> str:
     return str(cond.get("reason") or default)
 
 
-def base_k8s(obj: Obj) -> dict[str, Any]:
-    """``K8s`` fields every kind has: Name, Namespace, Labels, Annotations."""
+def base_k8s(obj: Obj, labels_of_obj: dict[str, str] | None = None) -> dict[str, Any]:
+    """``K8s`` fields every kind has: Name, Namespace, Labels, Annotations
+    (``labels_of_obj``: ``labels(obj)`` if the caller has it already)."""
     return {
         "Name": name(obj),
         "Namespace": namespace(obj),
-        "Labels": labels(obj),
+        "Labels": labels(obj) if labels_of_obj is None else labels_of_obj,
         "Annotations": annotations_of(obj),
     }
 

@@ -14,8 +14,9 @@ the rules behind the edge (``:80;:53/UDP``; ``*`` = every port; ``""`` = none). 
 ``graph.edge_id(policy_uid, pod_uid, "networkpolicy", type, point)``, stable across restarts.
 
 Invariants of ``NetpolGraph``:
-- ``_pairs[(policy, pod)]`` holds exactly ``pair_edges(policy, pod, labels of pod's namespace)``
-  for every pair whose edge set is not empty, and no other pair; ``_policy_pods`` and
+- ``_pairs[(policy, pod)]`` holds exactly the edges of ``pair_edges(policy, pod, labels of pod's
+  namespace)`` (a tuple: there are ~10 pairs per pod) for every pair whose edge set is not
+  empty, and no other pair; ``_policy_pods`` and
   ``_pod_policies`` are its two projections.
 - ``_ns_hits[ns]`` maps each policy with namespaceSelector peers to which of its namespace
   selectors match ``ns`` (only policies with at least one hit), for every known namespace
@@ -167,7 +168,7 @@ class NetpolGraph:
         self._peerless: set[_Key] = set()
         self._by_cidr: dict[tuple[int, int], dict[int, set[_Key]]] = {}
         self._ns_hits: dict[str, dict[_Key, tuple[bool, ...]]] = {}
-        self._pairs: dict[tuple[_Key, _Key], dict[str, graph.Edge]] = {}
+        self._pairs: dict[tuple[_Key, _Key], tuple[graph.Edge, ...]] = {}
         self._policy_pods: dict[_Key, set[_Key]] = defaultdict(set)
         self._pod_policies: dict[_Key, set[_Key]] = defaultdict(set)
 
@@ -175,7 +176,7 @@ class NetpolGraph:
 
     def edges(self) -> dict[str, graph.Edge]:
         """Every current edge by id."""
-        return {eid: e for pair in self._pairs.values() for eid, e in pair.items()}
+        return {e.id: e for pair in self._pairs.values() for e in pair}
 
     def snapshot(self) -> np.Cluster:
         """The objects this graph holds, as a ``Cluster`` (for ``reach`` and for checks)."""
@@ -419,24 +420,37 @@ class NetpolGraph:
 
     def _recompute(self, pairs: Iterable[tuple[_Key, _Key]]) -> EdgeDelta:
         delta = EdgeDelta()
+        added, removed = delta.added, delta.removed
+        policies, pods, stored = self._policies, self._pods, self._pairs
         for pair in set(pairs):
             pkey, xkey = pair
-            pol = self._policies.get(pkey)
-            pod = self._pods.get(xkey)
+            pol = policies.get(pkey)
+            pod = pods.get(xkey)
             new: dict[str, graph.Edge] = {}
             if pol is not None and pod is not None:
                 new = pair_edges(pol, pod, self._ns_labels[pod.namespace])
-            old = self._pairs.get(pair, {})
-            delta.added.extend(e for eid, e in new.items() if old.get(eid) != e)
-            delta.removed.extend(eid for eid in old if eid not in new)
+            held = stored.get(pair)
+            if held is None:
+                # The common case (a new pod or policy): nothing to compare with.
+                if new:
+                    added.extend(new.values())
+                    stored[pair] = tuple(new.values())
+                    self._policy_pods[pkey].add(xkey)
+                    self._pod_policies[xkey].add(pkey)
+                continue
+            old = {e.id: e for e in held}
+            added.extend(e for eid, e in new.items() if old.get(eid) != e)
+            removed.extend(eid for eid in old if eid not in new)
             if new:
-                self._pairs[pair] = new
-                self._policy_pods[pkey].add(xkey)
-                self._pod_policies[xkey].add(pkey)
-            elif pair in self._pairs:
-                del self._pairs[pair]
+                stored[pair] = tuple(new.values())
+            else:
+                del stored[pair]
                 self._discard(self._policy_pods, pkey, xkey)
                 self._discard(self._pod_policies, xkey, pkey)
-        delta.added.sort(key=lambda e: e.id)
-        delta.removed.sort()
+        added.sort(key=_edge_id)
+        removed.sort()
         return delta
+
+
+def _edge_id(edge: graph.Edge) -> str:
+    return edge.id
