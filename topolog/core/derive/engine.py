@@ -33,9 +33,9 @@ the same graph.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from topolog.core import envelope, graph
 from topolog.core import status as st
@@ -46,6 +46,8 @@ from topolog.core.netpol import edges as netpol_edges
 from topolog.core.netpol import policy as netpol_policy
 
 MANAGER = "k8s"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +306,7 @@ class Deriver:
             # References to it point at a placeholder from now on (or nowhere, if optional).
             for referrer in sorted(self._index.referrers(key=rec.key, uid=node) - {node}):
                 self._resolve_named(self._objects[referrer])
-        for sk in sorted(self._matched_by.pop(node, ()), key=_selector_order):
+        for sk in _in_order(self._matched_by.pop(node, ()), _selector_order):
             self._release(self._sel_links[sk].pop(node))
         self._sync_selectors(rec, rec.selectors, keep=())
         for ref in rec.named:
@@ -455,13 +457,13 @@ class Deriver:
         """Register ``rec``'s selectors (``keep``, default its own) and match them."""
         old_set = set(old)
         new_set = set(rec.selectors if keep is None else keep)
-        for ref in sorted(old_set - new_set, key=repr):
+        for ref in _in_order(old_set - new_set, repr):
             sk = indexes.SelectorKey(rec.id, ref)
             self._index.remove_selector(sk)
             for target, link in sorted(self._sel_links.pop(sk, {}).items()):
                 self._matched_by[target].discard(sk)
                 self._release(link)
-        for ref in sorted(new_set - old_set, key=repr):
+        for ref in _in_order(new_set - old_set, repr):
             sk = indexes.SelectorKey(rec.id, ref)
             self._index.add_selector(sk)
             links = self._sel_links.setdefault(sk, {})
@@ -479,11 +481,11 @@ class Deriver:
         candidates = self._index.selectors_for(rec.kind.kind, rec.namespace, rec.labels)
         wanted = {sk for sk in candidates if self._selects(sk.ref, rec)}
         held = self._matched_by.get(rec.id, set())
-        for sk in sorted(wanted - held, key=_selector_order):
+        for sk in _in_order(wanted - held, _selector_order):
             link = self._selector_link(sk, rec.id)
             self._sel_links.setdefault(sk, {})[rec.id] = link
             self._hold(link)
-        for sk in sorted(held - wanted, key=_selector_order):
+        for sk in _in_order(held - wanted, _selector_order):
             self._release(self._sel_links[sk].pop(rec.id))
         if wanted:
             self._matched_by[rec.id] = wanted
@@ -676,6 +678,14 @@ def _dependent(end: refs.End | None, parent: str, child: str) -> str | None:
 def _link_metadata(relation: str) -> graph.Metadata:
     """The metadata of a declared edge: one shared dict per relation (never modify it)."""
     return {"Manager": MANAGER, "RelationType": relation}
+
+
+def _in_order(items: Collection[_T], key: Callable[[_T], Any]) -> list[_T]:
+    """``sorted(items, key=key)`` without calling ``key`` when there is nothing to sort
+    (mostly the case; the keys are ``repr``s of references)."""
+    if len(items) < 2:
+        return list(items)
+    return sorted(items, key=key)
 
 
 def _selector_order(sk: indexes.SelectorKey) -> tuple[str, str]:
