@@ -21,7 +21,7 @@ from store.feed import FeedGap
 from store.history import FeedEntry
 from store.keys import Kind
 from store.reader import OutsideHotWindow
-from store.snapshot import Snapshot
+from store.snapshot import Element, Snapshot
 from topolog.core.query import view
 
 __all__ = [
@@ -42,6 +42,11 @@ class Backend(Protocol):
 
     async def snapshot(self, at_ms: int | None = None) -> Snapshot:
         """The whole graph at ``at_ms`` (None = now, consistent at one revision)."""
+        ...
+
+    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
+        """The live graph's revision and its elements by id, read atomically: what
+        ``snapshot()`` holds, without its indexes (cheaper, for the hub's mirror)."""
         ...
 
     async def versions(

@@ -197,8 +197,8 @@ class Hub:
         self._idle_since = time.monotonic()
 
     async def _load(self) -> None:
-        snapshot = await self._backend.snapshot()
-        self.mirror = Mirror.from_snapshot(snapshot, snapshot.revision)
+        revision, nodes, edges = await self._backend.current()
+        self.mirror = Mirror(revision=revision, nodes=nodes, edges=edges)
         self.live = True
         self._idle_since = time.monotonic()
 

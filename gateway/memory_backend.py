@@ -14,7 +14,7 @@ from store.encoding import Position, Version
 from store.feed import FeedGap
 from store.history import FeedEntry, History
 from store.keys import Kind
-from store.snapshot import Snapshot
+from store.snapshot import Element, Snapshot
 from topolog.core import graph
 
 _FOREVER = 2**62
@@ -62,6 +62,16 @@ class MemoryBackend:
 
     async def snapshot(self, at_ms: int | None = None) -> Snapshot:
         return self.history.at(at_ms)
+
+    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
+        snapshot = self.history.at(None)
+        nodes = sorted(snapshot.all_node_ids())
+        edges = sorted(snapshot.all_edge_ids())
+        return (
+            snapshot.revision,
+            {i: n for i, n in zip(nodes, snapshot.nodes(nodes), strict=True) if n is not None},
+            {i: e for i, e in zip(edges, snapshot.edges(edges), strict=True) if e is not None},
+        )
 
     async def versions(
         self, kind: Kind, ids: Sequence[str], at_ms: int | None = None

@@ -20,7 +20,7 @@ from store.encoding import Version
 from store.history import FeedEntry
 from store.keys import Keys, Kind
 from store.reader import GraphReader
-from store.snapshot import Snapshot
+from store.snapshot import Element, Snapshot
 from store.view import ColdSlice, RedisTimeTravel
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class RedisBackend:
 
     async def snapshot(self, at_ms: int | None = None) -> Snapshot:
         return await self.reader.snapshot(at_ms)
+
+    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
+        return await self.reader.current()
 
     async def versions(
         self, kind: Kind, ids: Sequence[str], at_ms: int | None = None

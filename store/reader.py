@@ -219,6 +219,18 @@ class GraphReader:
         return int(await self._client.get(self._keys.horizon) or 0)
 
     # --- whole graph ---------------------------------------------------------------------
+    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
+        """The live graph's revision and elements in Skydive shape (the ones ``snapshot()``
+        holds), by id in id order: one atomic read of the alive hashes, without
+        ``snapshot()``'s per-id lookups, provenance and indexes (~1/3 of its CPU) — for a
+        reader that wants every current element (the gateway's live mirror)."""
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.get(self._keys.rev)
+            pipe.hgetall(self._keys.alive(Kind.NODE))
+            pipe.hgetall(self._keys.alive(Kind.EDGE))
+            revision, nodes, edges = await pipe.execute()
+        return int(revision or 0), _current(nodes), _current(edges)
+
     async def snapshot(self, at: int | None = None) -> Snapshot:
         """The whole graph at ``at`` (ms) or now."""
         return await self._snapshot(at, None)
@@ -278,3 +290,18 @@ class GraphReader:
 
 def _strs(members: Iterable[bytes | str]) -> list[str]:
     return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
+
+
+def _current(fields: dict[bytes, bytes]) -> dict[str, Element]:
+    """Alive-hash fields (id → current record) → elements, as ``Version.element`` builds
+    them (CreatedAt empty in the record = the version's start)."""
+    out: dict[str, Element] = {}
+    for raw_id in sorted(fields):
+        element_id = raw_id.decode()
+        revision, start, created, _source, _terms, body = fields[raw_id].split(b"\n", 5)
+        element = encoding.parse_body(element_id, body)
+        element["CreatedAt"] = int(created or start)
+        element["UpdatedAt"] = int(start)
+        element["Revision"] = int(revision)
+        out[element_id] = element
+    return out

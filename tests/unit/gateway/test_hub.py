@@ -198,13 +198,13 @@ async def test_subscribers_arriving_together_at_a_parked_hub_share_one_load(
     await h.start()
     await until(lambda: h.ready and not h.live)
     loads: list[int] = []
-    real = backend.snapshot
+    real = backend.current
 
-    async def counting(at_ms: int | None = None) -> Any:
+    async def counting() -> Any:
         loads.append(1)
-        return await real(at_ms)
+        return await real()
 
-    monkeypatch.setattr(backend, "snapshot", counting)
+    monkeypatch.setattr(backend, "current", counting)
     vis = visibility("G.V()")
 
     async def join() -> hub.Subscription:
