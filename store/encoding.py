@@ -110,33 +110,38 @@ def node_terms(metadata: graph.Metadata) -> list[str]:
     A term per string value (or string item of a list value) that the evaluator's
     ``matching.field_values`` finds for an indexed key, so the index agrees with
     ``Has(key, value)`` evaluated on the node. Metadata without dotted keys (the normal
-    case) takes a direct path; the rest goes through ``field_values`` itself.
+    case) takes a direct path (the projector's hot path: one per node upsert); the rest
+    goes through ``field_values`` itself.
     """
     k8s = metadata.get("K8s")
     labels = k8s.get("Labels") if isinstance(k8s, dict) else None
-    label_keys = (
-        [LABELS_PREFIX + str(label) for label in labels] if isinstance(labels, dict) else []
-    )
-    if _undotted(metadata) and (k8s is None or (isinstance(k8s, dict) and _undotted(k8s))):
-        found = set(_direct_terms(metadata, labels))
-    else:
-        found = set(_terms({"Metadata": metadata}, [*INDEXED_KEYS, *label_keys]))
+    if "." in "".join(metadata) or (
+        k8s is not None and (not isinstance(k8s, dict) or "." in "".join(k8s))
+    ):
+        label_keys = (
+            [LABELS_PREFIX + str(label) for label in labels] if isinstance(labels, dict) else []
+        )
+        return sorted(set(_terms({"Metadata": metadata}, [*INDEXED_KEYS, *label_keys])))
+    found: set[str] = set()
+    for key, path in _INDEXED_PATHS:
+        value: Any = metadata
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        _add_strings(found, key, value)
+    if isinstance(labels, dict):
+        for label, value in labels.items():
+            _add_strings(found, LABELS_PREFIX + str(label), value)
     return sorted(found)
 
 
-def _undotted(obj: dict[str, Any]) -> bool:
-    return not any("." in key for key in obj)
+_INDEXED_PATHS = tuple((key, tuple(key.split("."))) for key in INDEXED_KEYS)
 
 
-def _direct_terms(metadata: graph.Metadata, labels: Any) -> Iterator[str]:
-    for key in INDEXED_KEYS:
-        value: Any = metadata
-        for part in key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        yield from _strings(key, value)
-    if isinstance(labels, dict):
-        for label, value in labels.items():
-            yield from _strings(LABELS_PREFIX + str(label), value)
+def _add_strings(found: set[str], key: str, value: Any) -> None:
+    if isinstance(value, str):
+        found.add(f"{key}={value}")
+    elif isinstance(value, list):
+        found.update(f"{key}={item}" for item in value if isinstance(item, str))
 
 
 def _strings(key: str, value: Any) -> Iterator[str]:

@@ -49,11 +49,11 @@ def script_args(
     keys: Keys, changeset: graph.ChangeSet, position: encoding.Position | None
 ) -> list[Any]:
     """The ARGV of ``scripts.APPLY`` for a changeset (pure: tested without Redis)."""
-    parts: list[bytes] = []
+    parts = [_array_header(5 * len(changeset.changes))]
     for change in changeset.changes:
         for value in _change_args(change):
             data = value if isinstance(value, bytes) else value.encode()
-            parts.append(b"%d:%s" % (len(data), data))
+            parts.append(_str_header(len(data)) + data)
     return [
         keys.prefix,
         position.stream if position is not None else "",
@@ -64,7 +64,46 @@ def script_args(
     ]
 
 
+# The changes go to the script as one MessagePack array of strings, five per change,
+# which Redis's Lua decodes in C (``cmsgpack.unpack``): much cheaper for Redis than
+# splitting a text format in Lua. Headers: fixstr below 32 bytes, then str8/16/32.
+_SHORT_HEADERS = tuple(bytes((0xA0 | n,)) if n < 32 else bytes((0xD9, n)) for n in range(256))
+
+
+def _str_header(length: int) -> bytes:
+    if length < 256:
+        return _SHORT_HEADERS[length]
+    if length < 65536:
+        return b"\xda" + length.to_bytes(2, "big")
+    return b"\xdb" + length.to_bytes(4, "big")
+
+
+def _array_header(length: int) -> bytes:
+    return b"\xdd" + length.to_bytes(4, "big")
+
+
+def unpack_changes(blob: bytes) -> list[bytes]:
+    """The strings of a ``script_args`` changes blob (for tests and debugging)."""
+    if blob[:1] != b"\xdd":
+        raise ValueError("not a MessagePack array32")
+    count, pos, out = int.from_bytes(blob[1:5], "big"), 5, []
+    for _ in range(count):
+        tag = blob[pos]
+        if tag & 0xE0 == 0xA0:
+            length, pos = tag & 0x1F, pos + 1
+        else:
+            size = {0xD9: 1, 0xDA: 2, 0xDB: 4}[tag]
+            length = int.from_bytes(blob[pos + 1 : pos + 1 + size], "big")
+            pos += 1 + size
+        out.append(blob[pos : pos + length])
+        pos += length
+    if pos != len(blob):
+        raise ValueError("trailing bytes after the changes")
+    return out
+
+
 _OPS = frozenset(op.value for op in graph.Op)
+_OP_FIELDS = {op: _str_header(len(op)) + op.encode() for op in _OPS}
 
 
 def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> list[Any]:
@@ -76,7 +115,8 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
     if data.get("v") != graph.SCHEMA_VERSION:
         raise ValueError(f"unknown graph schema version {data.get('v')!r}")
     changes = data["changes"]
-    parts: list[bytes] = []
+    header = _str_header
+    parts = [_array_header(5 * len(changes))]
     for change in changes:
         op = change["op"]
         if op not in _OPS:
@@ -104,17 +144,16 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
         else:
             element_id, body = change["id"].encode(), b""
         parts.append(
-            b"%d:%s%d:%s%d:%s%d:%s%d:%s"
+            b"%s%s%s%s%s%s%s%s%s"
             % (
-                len(op),
-                op.encode(),
-                len(element_id),
+                _OP_FIELDS[op],
+                header(len(element_id)),
                 element_id,
-                len(body),
+                header(len(body)),
                 body,
-                len(src),
+                header(len(src)),
                 src,
-                len(terms),
+                header(len(terms)),
                 terms,
             )
         )

@@ -356,3 +356,22 @@ async def test_records_are_applied_from_their_json_and_unreadable_ones_skipped(
     assert sorted(snap.all_node_ids()) == ["p1", "p2"]
     assert list(snap.all_edge_ids()) == [link("p1", "p1").id]
     assert await projection.apply_records([(b"garbage", pos(3))]) == [None]
+
+
+@pytest.mark.parametrize("length", [0, 31, 32, 255, 256, 65535, 65536])
+async def test_redis_reads_the_changes_of_every_string_length_back_exactly(
+    client: aioredis.Redis, keys: Keys, length: int
+) -> None:
+    # The changes go to Lua as MessagePack strings whose header depends on the length
+    # (fixstr, str8, str16, str32): every kind must come back byte for byte.
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    node = graph.Node(id="n" * max(1, min(length, 300)), metadata={"Name": "é" * (length // 2)})
+    edge = graph.Edge(id="e" * max(1, min(length, 300)), parent=node.id, child=node.id, metadata={})
+    await projection.apply(changeset(T0, upsert_node(node), upsert_edge(edge)), pos(0))
+    got = await reader.node(node.id)
+    assert got is not None and (got["ID"], got["Metadata"]) == (node.id, node.metadata)
+    got_edge = await reader.edge(edge.id)
+    assert got_edge is not None and (got_edge["Parent"], got_edge["Child"]) == (node.id, node.id)
+    assert await client.smembers(keys.prefix + "ix:Name=" + "é" * (length // 2)) == {
+        node.id.encode()
+    }

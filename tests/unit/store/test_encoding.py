@@ -122,6 +122,10 @@ def test_changeset_times_in_seconds_become_milliseconds() -> None:
         {"Type": "pod", "K8s": [{"Namespace": "in-a-list"}, {"Labels": {"a": "b"}}]},
         {"Type": "pod", "K8s": {"Labels": {"a.b": "1", "a": "2"}, "Labels.a": "x"}},
         {"Name": None, "State": {"nested": "UP"}},
+        {},
+        {"Type": "pod", "K8s": None},
+        {"Type": "pod", "K8s": 3},
+        {"K8s": {"Namespace": ["a", 1, "b"], "Labels": {"x": ["1", 2], "y": None, "z": ""}}},
     ],
 )
 def test_the_direct_path_finds_exactly_what_field_values_finds(metadata: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from store import encoding
 from store.keys import Keys
-from store.projection import record_args, script_args
+from store.projection import record_args, script_args, unpack_changes
 from topolog.core import graph
 
 
@@ -22,20 +22,11 @@ def test_script_args_carry_position_time_and_one_group_per_change() -> None:
         Keys("p:"), graph.ChangeSet(time=1.5, changes=changes), encoding.Position("g", 2, 9)
     )
     assert args[:5] == ["p:", "g:2", 9, 1500, 3]
-    assert _netstrings(args[5]) == [
+    assert unpack_changes(args[5]) == [
         *[b"node.upsert", b"a", encoding.node_body(n), b"", b"Name=a\tType=pod"],
         *[b"edge.upsert", b"e1", encoding.edge_body(e), b"", b""],
         *[b"edge.delete", b"e1", b"", b"", b""],
     ]
-
-
-def _netstrings(blob: bytes) -> list[bytes]:
-    out = []
-    while blob:
-        length, rest = blob.split(b":", 1)
-        out.append(rest[: int(length)])
-        blob = rest[int(length) :]
-    return out
 
 
 def test_an_upsert_without_its_element_is_refused() -> None:
@@ -96,3 +87,21 @@ def test_args_from_a_record_equal_those_from_its_changeset(
 def test_an_unreadable_record_is_refused(raw: bytes) -> None:
     with pytest.raises((ValueError, KeyError, TypeError)):
         record_args(Keys(), raw, None)
+
+
+@pytest.mark.parametrize("length", [0, 1, 31, 32, 255, 256, 65535, 65536, 70000])
+def test_changes_are_one_messagepack_array_of_strings_of_any_length(length: int) -> None:
+    n = graph.Node(id="i" * min(length, 300), metadata={"Name": "x" * length})
+    changes = [graph.Change(op=graph.Op.NODE_UPSERT, id=n.id, node=n)] * 2
+    blob = script_args(Keys(), graph.ChangeSet(time=0, changes=changes), None)[5]
+    body = encoding.node_body(n)
+    fields = [b"node.upsert", n.id.encode(), body, b"", b"Name=" + b"x" * length]
+    assert unpack_changes(blob) == fields * 2
+    assert blob[:5] == b"\xdd\x00\x00\x00\x0a"  # array32 of 10 strings
+
+
+def test_unpack_changes_refuses_what_it_cannot_read() -> None:
+    with pytest.raises(ValueError):
+        unpack_changes(b"\x92\xa1a\xa1b")  # a fixarray
+    with pytest.raises(ValueError):
+        unpack_changes(b"\xdd\x00\x00\x00\x01\xa1ab")  # trailing byte
