@@ -3,7 +3,9 @@
 Publishes the synthetic cluster of ``topolog.core.simulate`` (initial objects, then
 churn) to fresh topics, starts ``--workers`` ``topolog processor`` subprocesses, and
 times from the first cluster batch to the last graph changeset (Kafka record timestamps,
-so worker start-up and group joins are not counted). Also times the bare ``Deriver`` on
+so worker start-up and group joins are not counted). The workers start first; their CPU
+time (``/proc``) from the publication to the end, per envelope, is the cost figure to
+compare (wall clock is noise on a shared machine). Also times the bare ``Deriver`` on
 the same envelopes in this process, for comparison.
 
     .venv/bin/python bench/processor_bench.py --pods 5000 --churn 500 --workers 1
@@ -30,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
 from processors import app as processors_app
+from processors import routeloop
 from producers import publishing, simulation
 from topolog.core import envelope, graph, simulate
 from topolog.core.derive.engine import Deriver
@@ -72,7 +75,22 @@ async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
         await producer.stop()
 
 
-async def _drained(bootstrap: str, group: str, topics: list[str]) -> bool:
+async def _drained(bootstrap: str, app_id: str, resources: str, clusters: str) -> bool:
+    """Whether the route group committed the resources topic's end, and the app's group
+    the cluster topic's."""
+    return await _committed_ends(
+        bootstrap, routeloop.route_group(app_id), [resources]
+    ) and await _committed_ends(bootstrap, app_id, [clusters])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _committed_ends(bootstrap: str, group: str, topics: list[str]) -> bool:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -132,6 +150,9 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--clusters", type=int, default=1, help="copies of the cluster")
     parser.add_argument("--bootstrap", default=None)
+    parser.add_argument(
+        "--warmup", type=float, default=12.0, help="seconds for the workers to start and join"
+    )
     args = parser.parse_args()
 
     bootstrap = args.bootstrap or os.environ.get("TOPOLOG_KAFKA_BOOTSTRAP")
@@ -158,12 +179,6 @@ async def main() -> None:
         for name in _cluster_names(args.clusters, options.partitions)
         for e in _envelopes(args.pods, args.churn, cluster=name)
     ]
-    print(f"publishing {len(envs)} envelopes ({args.clusters} cluster(s), {args.pods} pods each)")
-    async with publishing.Publisher(
-        bootstrap=bootstrap, topic=settings.topic_resources, client_id="bench"
-    ) as publisher:
-        await publisher.publish(envs)
-
     env = {
         **os.environ,
         "TOPOLOG_KAFKA_BOOTSTRAP": bootstrap,
@@ -179,14 +194,24 @@ async def main() -> None:
     for i in range(args.workers):
         with (logs / f"worker-{i}.log").open("wb") as out:
             workers.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))  # noqa: ASYNC220
+    # Started before the input is published: joins and imports are not counted.
+    await asyncio.sleep(args.warmup)
+    cpu_before = [_cpu_seconds(w.pid) for w in workers]
+    print(f"publishing {len(envs)} envelopes ({args.clusters} cluster(s), {args.pods} pods each)")
+    async with publishing.Publisher(
+        bootstrap=bootstrap, topic=settings.topic_resources, client_id="bench"
+    ) as publisher:
+        await publisher.publish(envs)
+
     cluster_topic = processors_app.cluster_topic(options.app_id)
     try:
         while not await _drained(
-            bootstrap, options.app_id, [settings.topic_resources, cluster_topic]
+            bootstrap, options.app_id, settings.topic_resources, cluster_topic
         ):
             if any(w.poll() is not None for w in workers):
                 sys.exit(f"a worker exited; logs in {logs}")
             await asyncio.sleep(1)
+        cpu = sum(_cpu_seconds(w.pid) for w in workers) - sum(cpu_before)
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
@@ -205,6 +230,7 @@ async def main() -> None:
     print(f"route stage: {route_s:.2f}s  {len(envs) / max(route_s, 1e-9):,.0f} envelopes/s")
     print(f"end to end:  {total_s:.2f}s  {len(envs) / total_s:,.0f} envelopes/s", end="")
     print(f"  ({len(envs) / total_s / args.workers:,.0f} per worker)")
+    print(f"worker CPU:  {cpu:.2f}s  {cpu / len(envs) * 1e6:,.0f} µs per envelope")
     print(f"bare Deriver in-process: {bare:,.0f} envelopes/s (one cluster)")
 
 

@@ -1,4 +1,4 @@
-"""The faust app: the ``route`` and ``derive`` agents and the topics between them.
+"""The faust app: the ``route`` stage, the ``derive`` agent and the topics between them.
 
 Flows in: resource records from ``Settings.topic_resources`` (producers, keyed by object).
 Flows out: cluster batches on ``<app id>.clusters`` (internal, keyed by cluster);
@@ -6,13 +6,20 @@ Flows out: cluster batches on ``<app id>.clusters`` (internal, keyed by cluster)
 projector consumes them), alerts on ``Settings.topic_alerts`` (keyed by node id) and
 dead letters on ``Settings.topic_deadletter`` (original key and value, reason headers).
 
-Delivery is at-least-once. ``take_events`` acks a batch only when the agent asks for the
-next one, and each agent awaits the delivery of every record it produced for a batch
-before that, so a committed offset never runs ahead of its outputs. A crash redelivers
-the uncommitted tail: route re-sends batches (the derive stage skips the entries it has
-applied), derive re-emits the same changesets (full-state upserts: harmless to apply
-twice). Any unexpected error crashes the worker (``CrashingSupervisor``) instead of
-letting an agent restart past records it never finished.
+The route stage is not a faust agent: the resources topic has one small record per
+object, and faust's per-record machinery cost ~100 µs per record (docs/processors.md).
+``routeloop.RouteLoop`` reads it in batches with a plain aiokafka consumer of its own
+group (``routeloop.route_group``), started with the app and stopped with it; it commits
+an offset only after ``_route`` returned, i.e. after the broker acknowledged every
+cluster batch and dead letter made from the records below it. The derive stage is a
+faust agent on the cluster topic, in the app's group: ``take_events`` acks a batch only
+when the agent asks for the next one, and the agent awaits the delivery of every record
+it produced for a batch before that. So no committed offset runs ahead of its outputs.
+A crash redelivers the uncommitted tail: route re-sends batches (the derive stage skips
+the entries it has applied), derive re-emits the same changesets (full-state upserts:
+harmless to apply twice). Any unexpected error crashes the worker (the route loop's
+``mode`` crash, the agent's ``CrashingSupervisor``) instead of continuing past records it
+never finished.
 
 Derive state (``deriving.Derivation``, in memory) is kept per cluster-topic partition,
 with the next offset it expects. When a batch arrives at any other offset (first batch
@@ -25,14 +32,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
 import mode
 
-from processors import batches, metrics, replaying, routing
+from processors import batches, metrics, replaying, routeloop, routing
 from processors.deadletter import DeadLetter, Reason
 from processors.deriving import Derivation, Output
 from producers import topics
@@ -109,7 +116,6 @@ class Processor:
             producer_linger=0.005,
         )
         raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-        self.resources = self.app.topic(settings.topic_resources, **raw)
         self.clusters = self.app.topic(
             cluster_topic(options.app_id), partitions=options.partitions, **raw
         )
@@ -117,27 +123,40 @@ class Processor:
         self.alerts = self.app.topic(settings.topic_alerts, **raw)
         self.deadletter = self.app.topic(settings.topic_deadletter, **raw)
         self._partitions: dict[int, _Partition] = {}
-        self.app.agent(self.resources, name="route")(self._route_agent)
+        self.route = routeloop.RouteLoop(
+            routeloop.Config(
+                bootstrap=bootstrap,
+                topic=settings.topic_resources,
+                group_id=routeloop.route_group(options.app_id),
+                batch=options.route_batch,
+                within=options.within,
+                commit_interval=options.commit_interval,
+                session_timeout=options.session_timeout,
+            ),
+            self._route,
+        )
+        self.app.task(self._start_route)
         self.app.agent(self.clusters, name="derive")(self._derive_agent)
         self.app.on_partitions_revoked.connect(cast(Any, self._on_revoked))
 
     # -- route ---------------------------------------------------------------------------
 
-    async def _route_agent(self, stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for events in cast(faust.Stream[bytes], stream).take_events(
-            self.options.route_batch, within=self.options.within
-        ):
-            started = time.monotonic()
-            routed = routing.route([_record(e) for e in events])
-            sent = [
-                await self.clusters.send(key=cluster.encode(), value=value)
-                for cluster, value in routed.batches
-            ]
-            sent += await self._send_deadletters(routed.deadletters)
-            await _delivered(sent)
-            metrics.RECORDS.labels(stage="route").inc(len(events))
-            metrics.BATCH_SECONDS.labels(stage="route").observe(time.monotonic() - started)
-            yield None
+    async def _start_route(self) -> None:
+        # An app task: runs once the app (its producer included) is started; the loop is
+        # then a child of the app, stopped with it and crashing it on an error.
+        await self.app.add_runtime_dependency(self.route)
+
+    async def _route(self, records: Sequence[routing.Record]) -> None:
+        started = time.monotonic()
+        routed = routing.route(records)
+        sent = [
+            await self.clusters.send(key=cluster.encode(), value=value)
+            for cluster, value in routed.batches
+        ]
+        sent += await self._send_deadletters(routed.deadletters)
+        await _delivered(sent)
+        metrics.RECORDS.labels(stage="route").inc(len(records))
+        metrics.BATCH_SECONDS.labels(stage="route").observe(time.monotonic() - started)
 
     # -- derive --------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from aiokafka.structs import ConsumerRecord
 from prometheus_client.parser import text_string_to_metric_families
 
 from processors import app as processors_app
-from processors import folding
+from processors import folding, routeloop
 from producers import publishing
 from topolog.core import envelope, graph
 from topolog.settings import Settings
@@ -75,15 +75,21 @@ class Run:
         options = processors_app.Options(app_id=self.app_id)
         await processors_app.ensure_topics(self.settings, bootstrap=self.bootstrap, options=options)
 
-    def start_worker(self, *, metrics_port: int | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, *, metrics_port: int | None = None, patch: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A ``topolog processor`` subprocess; ``patch`` is Python run in it first (to
+        plant a fault)."""
         log = self.logs / f"worker{self.name}-{len(self.workers)}.log"
         extra = ["--metrics-port", str(metrics_port)] if metrics_port is not None else []
+        main = ["-m", "topolog.cli.main"]
+        if patch is not None:
+            main = ["-c", f"{patch}\nfrom topolog.cli.main import app\napp()"]
         with log.open("ab") as out:
             proc = subprocess.Popen(
                 [
                     sys.executable,
-                    "-m",
-                    "topolog.cli.main",
+                    *main,
                     "processor",
                     "--app-id",
                     self.app_id,
@@ -139,47 +145,55 @@ class Run:
 
     # -- progress and output ----------------------------------------------------------------
 
-    async def committed(self) -> dict[TopicPartition, int]:
-        """The app's committed offset of every partition it committed one for."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            offsets = await admin.list_consumer_group_offsets(self.app_id)
-        finally:
-            await admin.close()
-        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+    @property
+    def route_group(self) -> str:
+        return routeloop.route_group(self.app_id)
 
-    async def drained(self) -> bool:
-        """Whether the app committed the ends of the resources and cluster topics."""
-        committed = await self.committed()
+    async def committed(self, group: str | None = None) -> dict[TopicPartition, int]:
+        """A group's (the app's by default) committed offset of every partition it has one."""
+        return await committed(self.bootstrap, group or self.app_id)
+
+    async def drained(self, route_group: str | None = None) -> bool:
+        """Whether the route group (``route_group`` if given) committed the end of the
+        resources topic, and the app's group that of the cluster topic."""
+        routed = await self.committed(route_group or self.route_group)
+        committed = {**routed, **await self.committed()}
         ends = await end_offsets(
             self.bootstrap, [self.settings.topic_resources, self.cluster_topic]
         )
         return all(end <= committed.get(tp, 0) for tp, end in ends.items())
 
     async def wait_members(self, count: int, *, within: float = 40.0) -> None:
-        """Wait until ``count`` workers are in the app's group and it is stable."""
+        """Wait until ``count`` workers are in the app's group and in its route group, and
+        both are stable."""
         deadline = time.monotonic() + within
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
         await admin.start()
         try:
             while time.monotonic() < deadline:
-                [response] = await admin.describe_consumer_groups([self.app_id])
-                [group] = response.to_object()["groups"]
-                if group["state"] == "Stable" and len(group["members"]) == count:
+                # One group per request: aiokafka fails to decode a two-group answer.
+                groups = [
+                    g
+                    for group in (self.app_id, self.route_group)
+                    for r in await admin.describe_consumer_groups([group])
+                    for g in r.to_object()["groups"]
+                ]
+                if len(groups) == 2 and all(
+                    g["state"] == "Stable" and len(g["members"]) == count for g in groups
+                ):
                     return
                 await asyncio.sleep(0.5)
         finally:
             await admin.close()
         raise AssertionError(f"{count} workers did not join in {within}s\n{self.log_tail()}")
 
-    async def wait_drained(self, *, within: float = 40.0) -> None:
+    async def wait_drained(self, *, within: float = 40.0, route_group: str | None = None) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             for proc in self.workers:
                 if proc.poll() not in (None, -signal.SIGKILL):
                     raise AssertionError(f"worker exited ({proc.returncode})\n{self.log_tail()}")
-            if await self.drained():
+            if await self.drained(route_group):
                 return
             await asyncio.sleep(0.5)
         raise AssertionError(f"processors did not catch up in {within}s\n{self.log_tail()}")
@@ -193,6 +207,17 @@ class Run:
         # A cluster's changesets are all in one partition: folding partitions one after
         # the other keeps each cluster's order.
         return folding.fold(await self.changesets())
+
+
+async def committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """``group``'s committed offset of every partition it committed one for."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
 
 
 def free_port() -> int:

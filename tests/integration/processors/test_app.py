@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 
 import orjson
@@ -165,6 +166,34 @@ async def test_a_worker_killed_mid_stream_restarts_without_losing_or_inventing_c
     for change in (c for cs in changesets for c in cs.changes):
         key = (change.source, change.op.value, change.id)
         assert seen.setdefault(key, change) == change
+
+
+async def test_a_route_group_without_offsets_re_routes_everything_and_emits_nothing_new(
+    run: Run,
+) -> None:
+    """The upgrade from the faust route agent, whose resources offsets are in another
+    group (the app's): the route group starts from the beginning, and the derive stage
+    drops every re-routed envelope by its offset marks."""
+    envs = _input()
+    await run.create_topics()
+    await run.publish(envs)
+    before = f"{run.app_id}.before"
+    patch = f"import processors.routeloop as r\nr.route_group = lambda app_id: {before!r}"
+    first = run.start_worker(patch=patch)
+    await run.wait_drained(route_group=before)
+    first.send_signal(signal.SIGTERM)
+    first.wait(timeout=30)
+    run.workers.remove(first)
+    emitted = len(await run.changesets())
+    assert await run.committed(run.route_group) == {}
+    port = free_port()
+    run.start_worker(metrics_port=port)
+    await run.wait_drained()
+    assert len(await run.changesets()) == emitted
+    assert await run.graph() == _reference(envs)
+    derived = sum(1 for e in envs if e.type is not envelope.EventType.SYNCED)
+    assert counter(port, "topolog_processor_duplicates_total") == derived
+    assert counter(port, "topolog_processor_envelopes_total") == 0
 
 
 async def test_replaying_the_same_input_gives_the_same_graph(run: Run) -> None:

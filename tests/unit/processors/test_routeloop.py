@@ -1,0 +1,191 @@
+"""The route loop's batching and commit bookkeeping, with a fake consumer (no Kafka)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from processors import routeloop, routing
+
+TOPIC = "res"
+
+
+def _record(partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=b"v%d" % offset,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=2,
+        headers=(),
+    )
+
+
+class FakeConsumer:
+    """Hands out ``per_call`` records of each partition per ``getmany``, every ``pause`` s."""
+
+    def __init__(self, partitions: int, records: int, *, per_call: int, pause: float) -> None:
+        self.left = {
+            TopicPartition(TOPIC, p): [_record(p, o) for o in range(records)]
+            for p in range(partitions)
+        }
+        self.per_call = per_call
+        self.pause = pause
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.committed = asyncio.Event()
+
+    async def getmany(
+        self, *, timeout_ms: int, max_records: int
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        if not any(self.left.values()):
+            await asyncio.sleep(timeout_ms / 1000)
+            return {}
+        await asyncio.sleep(min(self.pause, timeout_ms / 1000))
+        out = {}
+        for tp, records in self.left.items():
+            n = min(self.per_call, max_records)
+            if n and records:
+                out[tp], self.left[tp] = records[:n], records[n:]
+                max_records -= len(out[tp])
+        return out
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(dict(offsets))
+        self.committed.set()
+
+
+def _loop(
+    consumer: FakeConsumer, *, batch: int, within: float, commit_interval: float = 0.0
+) -> tuple[routeloop.RouteLoop, list[list[routing.Record]]]:
+    handled: list[list[routing.Record]] = []
+
+    async def handler(records: Sequence[routing.Record]) -> None:
+        handled.append(list(records))
+
+    config = routeloop.Config(
+        bootstrap="127.0.0.1:1",
+        topic=TOPIC,
+        group_id="g",
+        batch=batch,
+        within=within,
+        commit_interval=commit_interval,
+        session_timeout=10,
+    )
+    loop = routeloop.RouteLoop(config, handler)
+    loop._consumer = consumer  # type: ignore[assignment]
+    return loop, handled
+
+
+async def test_a_batch_closes_when_full_without_waiting() -> None:
+    consumer = FakeConsumer(partitions=2, records=100, per_call=10, pause=0.0)
+    loop, _ = _loop(consumer, batch=25, within=10.0)
+    started = time.monotonic()
+    await loop._fill()
+    assert loop._count == 25
+    assert time.monotonic() - started < 1.0
+
+
+async def test_below_saturation_a_batch_waits_at_most_within_after_its_first_record() -> None:
+    consumer = FakeConsumer(partitions=1, records=1000, per_call=1, pause=0.01)
+    loop, _ = _loop(consumer, batch=1000, within=0.1)
+    started = time.monotonic()
+    await loop._fill()
+    elapsed = time.monotonic() - started
+    assert 0.1 <= elapsed < 0.3
+    assert 0 < loop._count < 1000
+
+
+async def test_an_idle_topic_returns_an_empty_fill() -> None:
+    consumer = FakeConsumer(partitions=1, records=0, per_call=1, pause=0.0)
+    loop, _ = _loop(consumer, batch=10, within=0.01)
+    await asyncio.wait_for(loop._fill(), timeout=routeloop.IDLE_POLL_S + 1)
+    assert loop._count == 0
+
+
+async def test_batches_keep_each_partitions_order_and_commit_after_the_handler() -> None:
+    consumer = FakeConsumer(partitions=3, records=50, per_call=7, pause=0.0)
+    loop, handled = _loop(consumer, batch=40, within=0.01)
+    while any(consumer.left.values()):
+        await loop._fill()
+        await loop._handle()
+    seen: dict[int, list[int]] = {}
+    for batch in handled:
+        for r in batch:
+            assert r.source.topic == TOPIC
+            seen.setdefault(r.source.partition, []).append(r.source.offset)
+    assert seen == {p: list(range(50)) for p in range(3)}
+    # Each commit names the next offset after what the handler returned for.
+    assert consumer.commits[-1] == {TopicPartition(TOPIC, p): 50 for p in range(3)}
+
+
+async def test_a_failing_handler_commits_nothing_of_its_batch() -> None:
+    consumer = FakeConsumer(partitions=1, records=10, per_call=10, pause=0.0)
+    loop, _ = _loop(consumer, batch=10, within=0.01)
+
+    async def boom(records: Sequence[Any]) -> None:
+        raise RuntimeError("send failed")
+
+    loop.handler = boom
+    await loop._fill()
+    with pytest.raises(RuntimeError):
+        await loop._handle()
+    assert consumer.commits == []
+    assert loop._delivered == {}
+
+
+async def test_revocation_commits_what_was_delivered_and_drops_what_was_only_fetched() -> None:
+    consumer = FakeConsumer(partitions=2, records=30, per_call=10, pause=0.0)
+    loop, handled = _loop(consumer, batch=20, within=0.01, commit_interval=3600)
+    await loop._fill()
+    await loop._handle()  # delivered, not committed (interval)
+    assert consumer.commits == []
+    await loop._fill()  # fetched, not handled
+    assert loop._count == 20
+    await loop._revoked([TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 10, TopicPartition(TOPIC, 1): 10}]
+    assert loop._count == 0 and loop._fetched == {}
+    await loop._handle()  # nothing left to handle: the new owner reads it again
+    assert len(handled) == 1
+
+
+async def test_revocation_waits_for_the_batch_in_flight() -> None:
+    consumer = FakeConsumer(partitions=1, records=10, per_call=10, pause=0.0)
+    loop, _ = _loop(consumer, batch=10, within=0.01, commit_interval=3600)
+    release = asyncio.Event()
+
+    async def slow(records: Sequence[Any]) -> None:
+        await release.wait()
+
+    loop.handler = slow
+    await loop._fill()
+    in_flight = asyncio.create_task(loop._handle())
+    await asyncio.sleep(0.01)
+    revoking = asyncio.create_task(loop._revoked([TopicPartition(TOPIC, 0)]))
+    await asyncio.sleep(0.05)
+    assert not revoking.done(), "revocation must wait for the delivery of the batch in flight"
+    release.set()
+    await asyncio.gather(in_flight, revoking)
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 10}]
+
+
+async def test_the_delivered_tail_is_committed_once_the_topic_goes_idle() -> None:
+    consumer = FakeConsumer(partitions=2, records=15, per_call=5, pause=0.0)
+    loop, handled = _loop(consumer, batch=100, within=0.01, commit_interval=3600)
+    running = asyncio.create_task(loop._run())
+    try:
+        await asyncio.wait_for(consumer.committed.wait(), timeout=routeloop.IDLE_POLL_S + 2)
+    finally:
+        running.cancel()
+    assert sum(len(b) for b in handled) == 30
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 15, TopicPartition(TOPIC, 1): 15}]
