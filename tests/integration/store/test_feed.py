@@ -67,3 +67,25 @@ async def test_tail_delivers_new_revisions_as_they_are_written(
     await asyncio.wait_for(follower, 5)
     await tail_client.aclose()
     assert received == [2, 3]
+
+
+async def test_resolving_in_several_script_calls_gives_the_same_entries(
+    client: aioredis.Redis, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projection = Projection(client, keys)
+    for i in range(6):
+        await projection.apply(
+            changeset(
+                T0 + i,
+                upsert_node(pod("p1", "web", n=str(i))),  # p1's older versions are past ones
+                upsert_node(pod(f"q{i}", "web")),
+                *([delete_node(f"q{i - 1}")] if i else []),
+            )
+        )
+    whole = await feed.read_after(client, keys, 0, count=None)
+    monkeypatch.setattr(feed, "_RECORDS_BATCH", 2)
+    assert await feed.read_after(client, keys, 0, count=None) == whole
+    assert [c["node"]["Metadata"]["K8s"]["Labels"]["n"] for c in (e.changes[0] for e in whole)] == [
+        str(i) for i in range(6)
+    ]
+    assert all(c["Source"] is not None for e in whole for c in e.changes if "node" in c)
