@@ -77,12 +77,6 @@ local function ends_of(body)
   local b = string.find(body, '\t', a + 1, true)
   return string.sub(body, 2, a - 1), string.sub(body, a + 1, b - 1)
 end
-
--- current record → the record of that version once it is no longer current
-local function past(rec)
-  local _rev, start, created, src, _terms, body = parse(rec)
-  return created .. '\n' .. src .. '\n' .. body, start
-end
 """
 
 APPLY = (
@@ -108,16 +102,20 @@ local feed = {}
 -- The current version of an alive element is its field in the alive hash; its history
 -- zset exists only once it has a second member (or the element is deleted). Archiving
 -- the current version moves its record to the versions hash, and into the history zset
--- unless a successor starts in the same ms (an empty interval no read can see).
-local function archive(kind, id, hk, rev, start, cur_start, rec)
+-- unless a successor starts in the same ms (an empty interval no read can see). The
+-- successor (member ``next`` from ``start``: a version or a deletion) goes into the zset
+-- in the same ZADD; a version that would be alone there stays out (``always``: not a
+-- deletion). ``rec``: the archived version's record (``<CreatedAt>\n<source>\n<body>``).
+local function archive(kind, id, hk, rev, cur_start, cur_start_s, rec, start, start_s, next,
+    always)
   redis.call('HSET', P .. kind .. 'v', id .. '/' .. rev, rec)
-  redis.call('ZADD', ENDS, start, kind .. ':' .. id .. ':' .. rev)
+  redis.call('ZADD', ENDS, start_s, kind .. ':' .. id .. ':' .. rev)
   if start == cur_start then
     redis.call('ZREM', hk, rev)
-    return redis.call('ZCARD', hk) > 0
+    if always or redis.call('ZCARD', hk) > 0 then redis.call('ZADD', hk, start_s, next) end
+  else
+    redis.call('ZADD', hk, cur_start_s, rev, start_s, next)
   end
-  redis.call('ZADD', hk, cur_start, rev)
-  return true
 end
 
 local function upsert(kind, id, body, src, terms)
@@ -126,15 +124,15 @@ local function upsert(kind, id, body, src, terms)
   local cur = redis.call('HGET', ak, id)
   -- start: a number for comparisons, start_s: its stored form (no number formatting)
   local rev, start, start_s, created, old_terms, old_body = '1', t, tstr, '', nil, nil
-  local history = false  -- whether the new version goes into a history zset
   if cur then
-    local r, s, c, _src, terms_was, body_was = parse(cur)
+    local r, s, c, src_was, terms_was, body_was = parse(cur)
     if body_was == body then return end
     local last_start = tonumber(s)
     if last_start > start then start, start_s = last_start, s end
     rev, created, old_terms, old_body = tonumber(r) + 1, c, terms_was, body_was
     hk = P .. kind .. 'h:' .. id
-    history = archive(kind, id, hk, r, start, last_start, past(cur))
+    archive(kind, id, hk, r, last_start, s, c .. '\n' .. src_was .. '\n' .. body_was,
+      start, start_s, rev, false)
   elseif redis.call('SREM', DEAD[kind], id) == 1 then
     -- Deleted, with history (a dead element is in the dead set and has a history zset):
     -- a new incarnation; starts never go backwards.
@@ -143,14 +141,14 @@ local function upsert(kind, id, body, src, terms)
     local last_start = tonumber(m[2])
     if last_start > start then start, start_s = last_start, m[2] end
     rev = tonumber(string.sub(m[1], 2)) + 1
-    history = true
+    local history = true
     if start == last_start then
       redis.call('ZREM', hk, m[1])
       redis.call('ZREM', ENDS, kind .. ':' .. id .. ':' .. m[1])
       history = redis.call('ZCARD', hk) > 0
     end
+    if history then redis.call('ZADD', hk, start_s, rev) end
   end
-  if history then redis.call('ZADD', hk, start_s, rev) end
   if created == start_s then created = '' end
   redis.call('HSET', ak, id,
     rev .. '\n' .. start_s .. '\n' .. created .. '\n' .. src .. '\n' .. terms .. '\n' .. body)
@@ -186,7 +184,7 @@ local function delete(kind, id)
   local ak = ALIVE[kind]
   local cur = redis.call('HGET', ak, id)
   if not cur then return end
-  local r, s, _c, _src, terms, body = parse(cur)
+  local r, s, c, src, terms, body = parse(cur)
   if kind == 'n' then
     -- A node takes its edges with it (as in Skydive): no edge outlives its node.
     local edges = redis.call('ZUNION', 2, P .. 'out:' .. id, P .. 'in:' .. id)
@@ -201,8 +199,8 @@ local function delete(kind, id)
   local last_start = tonumber(s)
   local start, start_s = t, tstr
   if last_start > start then start, start_s = last_start, s end
-  archive(kind, id, hk, r, start, last_start, past(cur))
-  redis.call('ZADD', hk, start_s, 'd' .. r)
+  archive(kind, id, hk, r, last_start, s, c .. '\n' .. src .. '\n' .. body, start, start_s,
+    'd' .. r, true)
   redis.call('ZADD', ENDS, start_s, kind .. ':' .. id .. ':d' .. r)
   redis.call('HDEL', ak, id)
   redis.call('SADD', DEAD[kind], id)
