@@ -2,9 +2,10 @@
 
 Flows in: settings (``TOPOLOG_KAFKA_BOOTSTRAP`` — the local platform's Kafka when unset —
 and the topic names) and the options below.
-Flows out: a faust worker of ``processors.app`` consuming the resources topic and
-producing graph changesets, alerts and dead letters until interrupted (Ctrl-C/SIGTERM).
-Start more with the same ``--app-id`` to scale out (see docs/processors.md).
+Flows out: a faust worker of ``processors.app`` consuming the resources topic (its route
+loop, consumer group ``<app-id>.route``) and the cluster topic (the derive agent, group
+``<app-id>``), producing graph changesets, alerts and dead letters until interrupted
+(Ctrl-C/SIGTERM). Start more with the same ``--app-id`` to scale out (docs/processors.md).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def processor_command(
         "topolog-processors",
         "--app-id",
         envvar="TOPOLOG_PROCESSOR_APP_ID",
-        help="Consumer group / app id.",
+        help="App id: the consumer groups (<app-id>, <app-id>.route) and the cluster topic.",
     ),
     route_batch: int = typer.Option(2000, "--route-batch", help="Resource records per batch."),
     derive_batch: int = typer.Option(8, "--derive-batch", help="Cluster batches per batch."),
