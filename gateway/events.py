@@ -20,6 +20,7 @@ saw ``r.i`` continues with event ``i + 1`` of revision ``r``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,10 @@ EDGE_DELETED = "EdgeDeleted"
 ALERT = "Alert"
 SYNC = "Sync"
 RESYNC = "Resync"
+
+
+#: Whether a node (or None) is visible to a subscriber: ``Visibility.node`` or a memo.
+NodeVisible = Callable[[Element | None], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,11 @@ class Visibility:
             return True
         return flt.kind is QueryKind.NODES and node is not None and flt.matches(node)
 
-    def edge(self, edge: Element | None, ends: Ends) -> bool:
+    def edge(
+        self, edge: Element | None, ends: Ends, node: Callable[[Element | None], bool] | None = None
+    ) -> bool:
+        """Whether ``edge`` with these ends is visible; ``node``: ``self.node`` or a
+        memo of it (``memo_nodes``)."""
         if edge is None:
             return False
         parent, child = ends
@@ -72,7 +81,25 @@ class Visibility:
             return self.scope.edge_visible(parent, child)
         if flt.kind is QueryKind.EDGES:
             return self.scope.edge_visible(parent, child) and flt.matches(edge)
-        return self.node(parent) and self.node(child)
+        visible = self.node if node is None else node
+        return visible(parent) and visible(child)
+
+    def memo_nodes(self) -> Callable[[Element | None], bool]:
+        """``self.node`` remembering its answer per node object: an edge filter through
+        its ends asks about the same few parents (namespace, cluster, host) for every
+        edge of a revision. Only while the nodes asked about stay alive (keyed by
+        identity): one rendering or one sync."""
+        seen: dict[int, bool] = {}
+
+        def node(element: Element | None) -> bool:
+            if element is None:
+                return self.node(None)
+            found = seen.get(id(element))
+            if found is None:
+                found = seen[id(element)] = self.node(element)
+            return found
+
+        return node
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +133,8 @@ def sync(mirror: Mirror, vis: Visibility) -> Event:
     are the visible nodes' incident edges — a selective stream on a big graph costs its
     own size, not the graph's (this runs on the event loop).
     """
-    visible = {i: n for i, n in mirror.nodes.items() if vis.node(n)}
+    node = vis.memo_nodes()  # the mirror keeps every node asked about alive
+    visible = {i: n for i, n in mirror.nodes.items() if node(n)}
 
     def in_scope(node_id: str) -> bool:
         return vis.scope.node_visible(mirror.nodes.get(node_id))
@@ -130,7 +158,7 @@ def sync(mirror: Mirror, vis: Visibility) -> Event:
         edges = []
         for edge_id in candidates:
             e = mirror.edges[edge_id]
-            if vis.edge(e, (mirror.nodes.get(e["Parent"]), mirror.nodes.get(e["Child"]))):
+            if vis.edge(e, (mirror.nodes.get(e["Parent"]), mirror.nodes.get(e["Child"])), node):
                 edges.append(e)
     return Event(SYNC, {"Nodes": nodes, "Edges": edges, "Revision": mirror.revision})
 
@@ -160,26 +188,27 @@ def needs_neighbourhood(vis: Visibility, before: Element | None, after: Element 
 def render(transitions: list[Transition], vis: Visibility) -> list[Event]:
     """The events one revision's transitions make for one subscriber, in order."""
     out: list[Event] = []
+    node = vis.memo_nodes()  # ``transitions`` keeps every node asked about alive
     for tr in transitions:
         if tr.kind is Kind.EDGE:
             if not vis.alerts_only:
-                _edge_events(tr, vis, out)
+                _edge_events(tr, vis, node, out)
         else:
-            _node_events(tr, vis, out)
+            _node_events(tr, vis, node, out)
     return out
 
 
-def _edge_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
-    was = vis.edge(tr.before, tr.ends_before)
-    now = vis.edge(tr.after, tr.ends_after)
+def _edge_events(tr: Transition, vis: Visibility, node: NodeVisible, out: list[Event]) -> None:
+    was = vis.edge(tr.before, tr.ends_before, node)
+    now = vis.edge(tr.after, tr.ends_after, node)
     if now:
         out.append(Event(EDGE_UPDATED if was else EDGE_ADDED, tr.after))
     elif was:
         out.append(Event(EDGE_DELETED, tr.before))
 
 
-def _node_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
-    was, now = vis.node(tr.before), vis.node(tr.after)
+def _node_events(tr: Transition, vis: Visibility, node: NodeVisible, out: list[Event]) -> None:
+    was, now = node(tr.before), node(tr.after)
     causes = dict(tr.causes)
 
     def in_scope(node_id: str) -> bool:
@@ -188,7 +217,7 @@ def _node_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
     before = vis.scope.redact(tr.before, in_scope) if tr.before is not None else None
     after = vis.scope.redact(tr.after, in_scope) if tr.after is not None else None
     if not vis.alerts_only:
-        flips = _incident_flips(tr, vis)
+        flips = _incident_flips(tr, vis, node)
         if was and not now:
             out.extend(Event(EDGE_DELETED, e) for e, flip in flips if flip < 0)
             out.append(Event(NODE_DELETED, before))
@@ -202,7 +231,9 @@ def _node_events(tr: Transition, vis: Visibility, out: list[Event]) -> None:
             out.append(alert)
 
 
-def _incident_flips(tr: Transition, vis: Visibility) -> list[tuple[Element, int]]:
+def _incident_flips(
+    tr: Transition, vis: Visibility, node_visible: NodeVisible | None = None
+) -> list[tuple[Element, int]]:
     """Incident edges whose visibility the node's change flips: +1 in, -1 out."""
     flips: list[tuple[Element, int]] = []
     for edge, other in tr.incident:
@@ -212,7 +243,8 @@ def _incident_flips(tr: Transition, vis: Visibility) -> list[tuple[Element, int]
             far = node if other == tr.id else tr.neighbours.get(other)
             return (node, far) if parent_side else (far, node)
 
-        was, now = vis.edge(edge, ends(tr.before)), vis.edge(edge, ends(tr.after))
+        was = vis.edge(edge, ends(tr.before), node_visible)
+        now = vis.edge(edge, ends(tr.after), node_visible)
         if was != now:
             flips.append((edge, 1 if now else -1))
     return flips

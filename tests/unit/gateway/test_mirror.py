@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
+
 from gateway import events
 from gateway.mirror import Element, Mirror, Transition
 from gateway.scope import Scope
@@ -178,3 +180,42 @@ def test_the_sync_of_a_view_holds_exactly_what_it_shows() -> None:
         assert got.data == reference_sync(mirror, v), v
         shown += len(got.data["Edges"])
     assert shown > 0
+
+
+def test_a_revisions_edges_ask_the_filter_about_each_end_node_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ns = {**node("ns", None, kind="namespace"), "CreatedAt": 1, "UpdatedAt": 1, "Revision": 1}
+    pods = {
+        f"p{i}": {**node(f"p{i}", "shop"), "CreatedAt": 1, "UpdatedAt": 1, "Revision": 1}
+        for i in range(5)
+    }
+    mirror = Mirror(revision=1, nodes={"ns": ns, **pods})
+    edges = [
+        {
+            "op": "edge.upsert",
+            "id": f"ns>{p}",
+            "Revision": 2,
+            "CreatedAt": 2,
+            "UpdatedAt": 2,
+            "Source": None,
+            "edge": {"ID": f"ns>{p}", "Parent": "ns", "Child": p, "Metadata": {}},
+        }
+        for p in pods
+    ]
+    transitions = mirror.apply(FeedEntry(revision=2, time=2, changes=edges))
+    asked: list[str | None] = []
+    real = events.Visibility.node
+
+    def counting(self: events.Visibility, n: Element | None) -> bool:
+        asked.append(n["ID"] if n else None)
+        return real(self, n)
+
+    monkeypatch.setattr(events.Visibility, "node", counting)
+    v = vis(Scope(), "G.V().Has('Type', 'namespace')")
+    assert events.render(transitions, v) == []  # no pod is a namespace: no edge visible
+    assert sorted(asked) == ["ns", *pods]  # once each, not once per edge
+    asked.clear()
+    w = vis(Scope(), "G.V()")
+    assert [e.name for e in events.render(transitions, w)] == ["EdgeAdded"] * 5
+    assert asked.count("ns") == 1
