@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgpack
 import orjson
 import redis.asyncio as aioredis
 
@@ -49,61 +50,42 @@ def script_args(
     keys: Keys, changeset: graph.ChangeSet, position: encoding.Position | None
 ) -> list[Any]:
     """The ARGV of ``scripts.APPLY`` for a changeset (pure: tested without Redis)."""
-    parts = [_array_header(5 * len(changeset.changes))]
+    fields: list[str | bytes] = []
     for change in changeset.changes:
-        for value in _change_args(change):
-            data = value if isinstance(value, bytes) else value.encode()
-            parts.append(_str_header(len(data)) + data)
+        fields.extend(_change_args(change))
     return [
         keys.prefix,
         position.stream if position is not None else "",
         position.offset if position is not None else 0,
         encoding.to_ms(changeset.time),
         len(changeset.changes),
-        b"".join(parts),
+        pack_changes(fields),
     ]
 
 
-# The changes go to the script as one MessagePack array of strings, five per change,
-# which Redis's Lua decodes in C (``cmsgpack.unpack``): much cheaper for Redis than
-# splitting a text format in Lua. Headers: fixstr below 32 bytes, then str8/16/32.
-_SHORT_HEADERS = tuple(bytes((0xA0 | n,)) if n < 32 else bytes((0xD9, n)) for n in range(256))
+#: The changes go to the script as one MessagePack array of strings, five per change
+#: (op, id, body, source, index terms), which Redis's Lua decodes in C
+#: (``cmsgpack.unpack``): much cheaper for Redis than splitting a text format in Lua.
+#: ``use_bin_type=False``: bytes are packed as MessagePack strings, which Lua reads as
+#: its (binary-safe) strings.
+_PACKER = msgpack.Packer(use_bin_type=False)
 
 
-def _str_header(length: int) -> bytes:
-    if length < 256:
-        return _SHORT_HEADERS[length]
-    if length < 65536:
-        return b"\xda" + length.to_bytes(2, "big")
-    return b"\xdb" + length.to_bytes(4, "big")
-
-
-def _array_header(length: int) -> bytes:
-    return b"\xdd" + length.to_bytes(4, "big")
+def pack_changes(fields: list[str | bytes]) -> bytes:
+    """One MessagePack array of ``fields`` (as ``scripts.APPLY`` reads them)."""
+    packed: bytes = _PACKER.pack(fields)
+    return packed
 
 
 def unpack_changes(blob: bytes) -> list[bytes]:
     """The strings of a ``script_args`` changes blob (for tests and debugging)."""
-    if blob[:1] != b"\xdd":
-        raise ValueError("not a MessagePack array32")
-    count, pos, out = int.from_bytes(blob[1:5], "big"), 5, []
-    for _ in range(count):
-        tag = blob[pos]
-        if tag & 0xE0 == 0xA0:
-            length, pos = tag & 0x1F, pos + 1
-        else:
-            size = {0xD9: 1, 0xDA: 2, 0xDB: 4}[tag]
-            length = int.from_bytes(blob[pos + 1 : pos + 1 + size], "big")
-            pos += 1 + size
-        out.append(blob[pos : pos + length])
-        pos += length
-    if pos != len(blob):
-        raise ValueError("trailing bytes after the changes")
-    return out
+    fields = msgpack.unpackb(blob, raw=True)
+    if not isinstance(fields, list) or not all(isinstance(f, bytes) for f in fields):
+        raise ValueError("not a MessagePack array of strings")
+    return fields
 
 
 _OPS = frozenset(op.value for op in graph.Op)
-_OP_FIELDS = {op: _str_header(len(op)) + op.encode() for op in _OPS}
 
 
 def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> list[Any]:
@@ -115,55 +97,37 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
     if data.get("v") != graph.SCHEMA_VERSION:
         raise ValueError(f"unknown graph schema version {data.get('v')!r}")
     changes = data["changes"]
-    header = _str_header
-    parts = [_array_header(5 * len(changes))]
+    fields: list[str | bytes] = []
     for change in changes:
         op = change["op"]
         if op not in _OPS:
             raise ValueError(f"unknown op {op!r}")
         source = change.get("source")
-        src = (
-            b"%s:%d:%d" % (source["topic"].encode(), source["partition"], source["offset"])
-            if source
-            else b""
-        )
-        terms = b""
+        src = f"{source['topic']}:{source['partition']:d}:{source['offset']:d}" if source else ""
+        terms = ""
         if op == "node.upsert":
             node = change.get("node")
             if node is None:
                 raise ValueError(f"node.upsert {change['id']} without a node")
-            element_id, metadata = node["ID"].encode(), node["Metadata"]
+            element_id, metadata = node["ID"], node["Metadata"]
             body = encoding.metadata_body(metadata)
-            terms = encoding.terms_text(encoding.node_terms(metadata)).encode()
+            terms = encoding.terms_text(encoding.node_terms(metadata))
         elif op == "edge.upsert":
             edge = change.get("edge")
             if edge is None:
                 raise ValueError(f"edge.upsert {change['id']} without an edge")
-            element_id = edge["ID"].encode()
+            element_id = edge["ID"]
             body = encoding.ends_body(edge["Parent"], edge["Child"], edge["Metadata"])
         else:
-            element_id, body = change["id"].encode(), b""
-        parts.append(
-            b"%s%s%s%s%s%s%s%s%s"
-            % (
-                _OP_FIELDS[op],
-                header(len(element_id)),
-                element_id,
-                header(len(body)),
-                body,
-                header(len(src)),
-                src,
-                header(len(terms)),
-                terms,
-            )
-        )
+            element_id, body = change["id"], b""
+        fields += (op, element_id, body, src, terms)
     return [
         keys.prefix,
         position.stream if position is not None else "",
         position.offset if position is not None else 0,
         encoding.to_ms(float(data["time"])),
         len(changes),
-        b"".join(parts),
+        pack_changes(fields),
     ]
 
 

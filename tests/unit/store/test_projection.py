@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 
 from store import encoding
@@ -97,11 +98,12 @@ def test_changes_are_one_messagepack_array_of_strings_of_any_length(length: int)
     body = encoding.node_body(n)
     fields = [b"node.upsert", n.id.encode(), body, b"", b"Name=" + b"x" * length]
     assert unpack_changes(blob) == fields * 2
-    assert blob[:5] == b"\xdd\x00\x00\x00\x0a"  # array32 of 10 strings
+    # MessagePack strings, never the bin type (which comes back as bytes, not str, here).
+    assert all(isinstance(f, str) for f in msgpack.unpackb(blob, raw=False))
 
 
-def test_unpack_changes_refuses_what_it_cannot_read() -> None:
+def test_unpack_changes_refuses_what_is_not_an_array_of_strings() -> None:
     with pytest.raises(ValueError):
-        unpack_changes(b"\x92\xa1a\xa1b")  # a fixarray
+        unpack_changes(b"\x92\xa1a\x01")  # a number among the strings
     with pytest.raises(ValueError):
-        unpack_changes(b"\xdd\x00\x00\x00\x01\xa1ab")  # trailing byte
+        unpack_changes(b"\xa1a")  # a string, not an array
