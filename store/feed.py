@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from store import encoding
+from store import encoding, scripts
 from store.history import FeedEntry
 from store.keys import Keys
 
@@ -56,36 +56,9 @@ def parse(entry_id: Any, fields: Any) -> FeedEntry:
 #: Upsert op → (the records script's kind, the resolved change's key for the element).
 _UPSERTS = {"node.upsert": ("n", "node"), "edge.upsert": ("e", "edge")}
 
-#: ``scripts.RECORDS`` with the wanted versions packed into one argument (ARGV: prefix,
-#: ``<kind><id>/<rev>\t`` per version; ids have no tab): a batch of 10^5 versions as
-#: 10^5 arguments cost redis-py's command packing and Redis's argument handling more
-#: than the lookups themselves.
 #: Most versions looked up by one script call (a few ms of Redis time: a hub far behind
 #: the feed reads 10^3 entries of up to 10^3 changes at once, and a script blocks Redis).
 _RECORDS_BATCH = 2_000
-
-_RECORDS = r"""#!lua flags=no-writes
-local P = ARGV[1]
-local s = ARGV[2]
-local out = {}
-local pos = 1
-while pos <= #s do
-  local tab = string.find(s, '\t', pos, true)
-  local kind = string.sub(s, pos, pos)
-  local field = string.sub(s, pos + 1, tab - 1)
-  pos = tab + 1
-  -- Mostly the feed's latest changes: the current version, in the alive hash.
-  local slash = string.find(field, '/[^/]*$')
-  local rev = string.sub(field, slash + 1)
-  local rec = redis.call('HGET', P .. (kind == 'n' and 'nodes' or 'edges'),
-    string.sub(field, 1, slash - 1))
-  if not rec or string.sub(rec, 1, #rev + 1) ~= rev .. '\n' then
-    rec = redis.call('HGET', P .. kind .. 'v', field) or ''
-  end
-  out[#out + 1] = rec
-end
-return out
-"""
 
 
 async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) -> list[FeedEntry]:
@@ -97,7 +70,7 @@ async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) 
         for change in entry.changes
         if (upsert := _UPSERTS.get(change["op"])) is not None
     ]
-    script = client.register_script(_RECORDS)
+    script = client.register_script(scripts.RECORDS)
     records: list[Any] = []
     for start in range(0, len(wanted), _RECORDS_BATCH):  # each call blocks Redis
         chunk = "".join(wanted[start : start + _RECORDS_BATCH])
