@@ -13,6 +13,7 @@ loopback port) and then kept, so endpoints stay stable across ``down``/``up``.
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -86,7 +87,7 @@ def load_or_allocate(state_dir: Path) -> PlatformState:
     taken = set(ports.values())
     for name, preferred in PREFERRED_PORTS.items():
         if name not in ports:
-            port = preferred if preferred not in taken and _free(preferred) else _any_free()
+            port = preferred if preferred not in taken and _free(preferred) else _any_free(taken)
             ports[name] = port
             taken.add(port)
     new = PlatformState(state_dir=state_dir, ports=ports)
@@ -104,7 +105,29 @@ def _free(port: int) -> bool:
         return True
 
 
-def _any_free() -> int:
+#: Where ports are chosen when the preferred one is taken: below the kernel's ephemeral
+#: range (``ip_local_port_range``, 32768+ by default). A port the kernel hands out for
+#: ``bind(0)`` comes from that range, which every outgoing connection draws its local port
+#: from too — between choosing it and the service binding it, a busy machine's client
+#: connection can take it (seen in CI: etcd's peer port "address already in use").
+_CHOSEN_PORTS = range(20000, 32768)
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _any_free(exclude: set[int] | frozenset[int] = frozenset()) -> int:
+    """A free loopback port outside the ephemeral range and ``exclude`` (any free port if
+    none is)."""
+    below = _ephemeral_start()
+    candidates = [p for p in _CHOSEN_PORTS if p < below and p not in exclude]
+    for port in random.sample(candidates, min(len(candidates), 200)):
+        if _free(port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
