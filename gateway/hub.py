@@ -18,9 +18,9 @@ snapshot and overflows every subscriber: they all resync.
 
 Idle: with ``idle_s`` set, the hub follows the feed (and keeps its whole-graph mirror)
 only while someone subscribes, and for ``idle_s`` after the last subscriber left (or
-after loading). Then it drops the mirror and stops reading; ``live()`` loads a snapshot
-again before the next subscriber, who gets its Sync from it. Following a big sync that
-nobody watches would otherwise cost the gateway and Redis as much CPU as the writes.
+after loading). Then it drops the mirror and stops reading; ``live_mirror`` loads the
+graph again before the next subscriber, who gets its Sync from it. Following a big sync
+that nobody watches would otherwise cost the gateway and Redis as much CPU as the writes.
 """
 
 from __future__ import annotations

@@ -198,15 +198,21 @@ def current_record(
     return b"%d\n%d\n%s\n%s\n%s\n%s" % (revision, start, created, src, terms.encode(), body)
 
 
-def parse_record(element_id: str, revision: int, updated_at: int, raw: bytes) -> Version:
-    """A record of either form (``record``, ``current_record``): the body has no newline,
-    so the number of fields tells them apart."""
+def record_parts(raw: bytes) -> tuple[bytes, bytes, bytes]:
+    """CreatedAt, source text and body of a record of either form (``record``,
+    ``current_record``): the body has no newline, so the number of fields tells them
+    apart."""
     parts = raw.split(b"\n", 5)
     if len(parts) == 6:
         _revision, start, created, source, _terms, body = parts
-        created = created or start
-    else:
-        created, source, body = parts
+        return created or start, source, body
+    created, source, body = parts
+    return created, source, body
+
+
+def parse_record(element_id: str, revision: int, updated_at: int, raw: bytes) -> Version:
+    """A record of either form as a ``Version`` (``record_parts``)."""
+    created, source, body = record_parts(raw)
     return Version(
         revision=revision,
         created_at=int(created),

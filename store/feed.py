@@ -102,7 +102,7 @@ async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) 
                     }
                 )
                 continue
-            created, source, body = _record_parts(raw)
+            created, source, body = encoding.record_parts(raw)
             changes.append(
                 {
                     "op": op,
@@ -116,15 +116,6 @@ async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) 
             )
         out.append(FeedEntry(revision=entry.revision, time=entry.time, changes=changes))
     return out
-
-
-def _record_parts(raw: bytes) -> tuple[bytes, bytes, bytes]:
-    """CreatedAt, source and body of a record of either form, as
-    ``encoding.parse_record`` reads them (without building a ``Version``)."""
-    parts = raw.split(b"\n", 5)
-    if len(parts) == 6:
-        return parts[2] or parts[1], parts[3], parts[5]
-    return parts[0], parts[1], parts[2]
 
 
 def _source(text: bytes) -> dict[str, Any] | None:
