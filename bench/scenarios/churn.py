@@ -76,6 +76,7 @@ async def run(
     async with publishing.Publisher(
         bootstrap=stack.kafka, topic=stack.topic_resources, client_id="bench-churn", linger_ms=0
     ) as publisher:
+        cpu_before = stack.cpu()
         began = time.perf_counter()
         next_probe = began
         tick = 0
@@ -99,6 +100,9 @@ async def run(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(all_in.wait(), DRAIN_S)  # the backlog, if any, drains
     drained = time.perf_counter() - stopped
+    # CPU per stage per second of churn (publishing + drain): a stage near 1.0 is saturated.
+    busy_s = elapsed + drained
+    cpu = {name: used - cpu_before.get(name, 0.0) for name, used in stack.cpu().items()}
     subscriber.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await subscriber
@@ -112,5 +116,6 @@ async def run(
         "drain_seconds": round(drained, 2),
         "first_sync_seconds": round(first_sync_s, 2),
         **stats.latency_ms(latencies, "latency"),
+        **{f"cores_{name}": round(used / busy_s, 2) for name, used in cpu.items()},
     }
     return result, seq
