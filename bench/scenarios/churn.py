@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 
-from bench.scenarios import sse, stats
+from bench.scenarios import sse, stages, stats
 from bench.scenarios import stack as stacks
 from bench.scenarios.sync import CLUSTER, Loaded
 from producers import publishing, simulation
@@ -40,6 +40,10 @@ async def run(
     """Returns the figures and the next free probe sequence number."""
     sent: dict[int, float] = {}
     latencies: list[float] = []
+    # Wall-clock times (Kafka's record timestamps are wall clock) for the hop breakdown.
+    wall = time.time() - time.perf_counter()
+    published: dict[int, float] = {}
+    arrived: dict[int, float] = {}
     all_in = asyncio.Event()
     synced = asyncio.Event()
     publishing_done = False
@@ -50,6 +54,7 @@ async def run(
         seq = sse.probe_seq(data)
         if seq is not None and seq in sent and name.startswith("Node"):
             latencies.append(at - sent.pop(seq))
+            arrived[seq] = at + wall
             if publishing_done and not sent:
                 all_in.set()
 
@@ -73,9 +78,13 @@ async def run(
     del backlog[wanted:]
     seq = first_seq
     churned = 0
-    async with publishing.Publisher(
-        bootstrap=stack.kafka, topic=stack.topic_resources, client_id="bench-churn", linger_ms=0
-    ) as publisher:
+    assert stack.redis is not None
+    async with (
+        stages.feed_watched(stack.redis, stack.keys.feed) as feed,
+        publishing.Publisher(
+            bootstrap=stack.kafka, topic=stack.topic_resources, client_id="bench-churn", linger_ms=0
+        ) as publisher,
+    ):
         cpu_before = stack.cpu()
         began = time.perf_counter()
         next_probe = began
@@ -87,25 +96,30 @@ async def run(
             churned = max(churned, due)
             while now >= next_probe:
                 sent[seq] = time.perf_counter()
+                published[seq] = sent[seq] + wall
                 await publisher.submit(stacks.probe_envelope(CLUSTER, seq, now=time.time()))
                 seq += 1
                 next_probe += 1 / probes_per_s
             tick += 1
             await asyncio.sleep(max(0.0, began + tick * TICK_S - time.perf_counter()))
         elapsed = time.perf_counter() - began
-    stopped = time.perf_counter()
-    publishing_done = True
-    if not sent:
-        all_in.set()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(all_in.wait(), DRAIN_S)  # the backlog, if any, drains
-    drained = time.perf_counter() - stopped
+        stopped = time.perf_counter()
+        publishing_done = True
+        if not sent:
+            all_in.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), DRAIN_S)  # the backlog, if any, drains
+        drained = time.perf_counter() - stopped
     # CPU per stage per second of churn (publishing + drain): a stage near 1.0 is saturated.
     busy_s = elapsed + drained
     cpu = {name: used - cpu_before.get(name, 0.0) for name, used in stack.cpu().items()}
     subscriber.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await subscriber
+    since = began + wall - 1.0
+    routed = await stages.topic_stamps(stack.kafka, stack.topic_clusters, since)
+    derived = await stages.topic_stamps(stack.kafka, stack.topic_graph, since)
+    per_hop = stages.hops(CLUSTER, published, arrived, routed, derived, feed)
     result: stats.Result = {
         "scenario": "churn",
         "target_rate": rate,
@@ -116,6 +130,7 @@ async def run(
         "drain_seconds": round(drained, 2),
         "first_sync_seconds": round(first_sync_s, 2),
         **stats.latency_ms(latencies, "latency"),
+        **stages.summary(per_hop),
         **{f"cores_{name}": round(used / busy_s, 2) for name, used in cpu.items()},
     }
     return result, seq

@@ -110,6 +110,15 @@ class Stack:
         return f"bench-{self.run}.resources"
 
     @property
+    def topic_graph(self) -> str:
+        return f"bench-{self.run}.graph"
+
+    @property
+    def topic_clusters(self) -> str:
+        """The processor's internal topic of cluster batches (written by its route stage)."""
+        return processors_app.cluster_topic(f"bench-{self.run}")
+
+    @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
@@ -134,7 +143,7 @@ class Stack:
             "TOPOLOG_KAFKA_BOOTSTRAP": self.kafka,
             "TOPOLOG_REDIS_URL": self.redis_url,
             "TOPOLOG_TOPIC_RESOURCES": self.topic_resources,
-            "TOPOLOG_TOPIC_GRAPH": f"bench-{self.run}.graph",
+            "TOPOLOG_TOPIC_GRAPH": self.topic_graph,
             "TOPOLOG_TOPIC_ALERTS": f"bench-{self.run}.alerts",
             "TOPOLOG_TOPIC_DEADLETTER": f"bench-{self.run}.deadletter",
             "TOPOLOG_PROCESSOR_APP_ID": f"bench-{self.run}",
