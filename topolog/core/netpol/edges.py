@@ -23,10 +23,12 @@ Invariants of ``NetpolGraph``:
   (declared, or holding pods).
 An event therefore re-evaluates only the pairs it can change: a pod event that changes what
 policies see of the pod (uid, labels, IPs, container ports; not its status) the policies of its
-namespace, those whose namespace selectors match its namespace, those with peer-less rules and
-those with an ipBlock peer whose CIDR contains one of its IPs (``_by_cidr``); a policy event
-the pods found through the label indexes and the IP index (``_pods_by_ip``); a namespace
-event the policies whose namespace selectors change their verdict on it, for its pods.
+namespace whose selector or same-namespace peers it can match (it carries the ``key=value``
+pair they are indexed by, ``_local_pairs``), those whose namespace selectors match its
+namespace, those with peer-less rules and those with an ipBlock peer whose CIDR contains one
+of its IPs (``_by_cidr``); a policy event the pods found through the label indexes and the
+IP index (``_pods_by_ip``); a namespace event the policies whose namespace selectors change
+their verdict on it, for its pods.
 """
 
 from __future__ import annotations
@@ -121,6 +123,30 @@ def _is_peerless(policy: np.Policy) -> bool:
     return any(rule.peers is None for d in np.DIRECTIONS for rule in policy.rules(d))
 
 
+def _local_pairs(policy: np.Policy) -> set[tuple[str, str]] | None:
+    """One ``key=value`` pair of the policy's pod selector and of each of its
+    same-namespace peers' (no namespace selector, no ipBlock): a pod of the policy's
+    namespace pairs with it only if it carries one of them. ``None``: one of those
+    selectors has no such pair (it may match any pod of the namespace).
+
+    Peers with a namespace selector, ipBlock peers and peer-less rules are found
+    through ``_ns_hits``, ``_by_cidr`` and ``_peerless``.
+    """
+    local: list[selectors.Selector | None] = [policy.pod_selector]
+    local += [
+        p.pod_selector
+        for p in policy.peers()
+        if p.ip_block is None and p.namespace_selector is None
+    ]
+    out: set[tuple[str, str]] = set()
+    for sel in local:
+        pairs = sel.equality_pairs() if sel is not None else []
+        if not pairs:
+            return None
+        out.add(min(pairs))
+    return out
+
+
 def _ip_blocks(policy: np.Policy) -> set[np.IPNetwork]:
     return {p.ip_block.cidr for p in policy.peers() if p.ip_block is not None}
 
@@ -160,7 +186,11 @@ class NetpolGraph:
         # are one bisected range.
         self._pods_by_ip: dict[int, list[tuple[int, _Key]]] = defaultdict(list)
         self._policies: dict[_Key, np.Policy] = {}
-        self._policies_by_ns: dict[str, set[_Key]] = defaultdict(set)
+        # Policies by what a pod of their namespace must carry to pair with them (its
+        # selector or a same-namespace peer's): one ``key=value`` pair of each such selector
+        # (``_local_pairs``), or the whole namespace when one has none (``_ns_wide``).
+        self._policies_by_label: dict[tuple[str, str, str], set[_Key]] = defaultdict(set)
+        self._policies_ns_wide: dict[str, set[_Key]] = defaultdict(set)
         self._ns_selecting: set[_Key] = set()
         # Policies whose peers match pods wherever they live: peer-less rules (every pod),
         # and ipBlock peers, indexed by CIDR — (IP version, prefix length) → network → keys —
@@ -194,7 +224,12 @@ class NetpolGraph:
         if key in self._policies:
             self._unindex_policy(key)
         self._policies[key] = pol
-        self._policies_by_ns[pol.namespace].add(key)
+        pairs = _local_pairs(pol)
+        if pairs is None:
+            self._policies_ns_wide[pol.namespace].add(key)
+        else:
+            for k, v in pairs:
+                self._policies_by_label[(pol.namespace, k, v)].add(key)
         if _is_peerless(pol):
             self._peerless.add(key)
         for cidr in _ip_blocks(pol):
@@ -233,7 +268,7 @@ class NetpolGraph:
                 bisect.insort(self._pods_by_ip[ip.version], (int(ip), key))
         self._know_namespace(pod.namespace)
         policies = (
-            self._policies_by_ns.get(pod.namespace, set())
+            self._local_policies(pod)
             | self._ns_hits[pod.namespace].keys()
             | self._peerless
             | self._policies_by_ip(pod.ips)
@@ -370,6 +405,18 @@ class NetpolGraph:
         hi = bisect.bisect_left(by_ip, (last + 1,))
         return {key for _, key in by_ip[lo:hi]}
 
+    def _local_policies(self, pod: np.Pod) -> set[_Key]:
+        """Policies of the pod's namespace whose selector or same-namespace peers may
+        match it (the pod carries the pair they are indexed by)."""
+        ns = pod.namespace
+        out = set(self._policies_ns_wide.get(ns, ()))
+        by_label = self._policies_by_label
+        for k, v in pod.labels.items():
+            found = by_label.get((ns, k, v))
+            if found:
+                out |= found
+        return out
+
     def _policies_by_ip(self, ips: Iterable[np.IPAddress]) -> set[_Key]:
         """Policies with an ipBlock peer whose CIDR contains one of ``ips`` (excepts
         not applied: ``pair_edges`` decides)."""
@@ -382,7 +429,12 @@ class NetpolGraph:
 
     def _unindex_policy(self, key: _Key) -> None:
         pol = self._policies[key]
-        self._discard(self._policies_by_ns, pol.namespace, key)
+        pairs = _local_pairs(pol)
+        if pairs is None:
+            self._discard(self._policies_ns_wide, pol.namespace, key)
+        else:
+            for k, v in pairs:
+                self._discard(self._policies_by_label, (pol.namespace, k, v), key)
         self._peerless.discard(key)
         for cidr in _ip_blocks(pol):
             self._discard(

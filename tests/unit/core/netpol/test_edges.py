@@ -262,7 +262,12 @@ def test_events_evaluate_only_the_pairs_the_indexes_point_at(
 
     calls.clear()
     g.apply_pod(objects.pod("ns1", "new", {"app": "zz"}))
-    assert sorted(calls) == [("ns0/from-ns1", "ns1/new"), ("ns1/local", "ns1/new")]
+    # not ns1/local: neither its selector (app=a0) nor its peer (app=a1) can match
+    assert calls == [("ns0/from-ns1", "ns1/new")]
+
+    calls.clear()
+    g.apply_pod(objects.pod("ns0", "other", {"app": "zz"}))
+    assert calls == [("ns0/from-ns1", "ns0/other")]  # an empty selector: every pod of ns0
 
     calls.clear()
     g.apply_policy(
