@@ -37,11 +37,17 @@ class _Node:
     placeholder: bool
 
 
+#: ``_Counts.down``/``missing`` of a node none of whose dependencies was ever DOWN (most
+#: nodes): one shared empty Counter, replaced by the node's own on its first DOWN
+#: dependency (never modify it).
+_NONE_DOWN: Counter[str] = Counter()
+
+
 @dataclass(slots=True)
 class _Counts:
     total: Counter[str] = field(default_factory=Counter)
-    down: Counter[str] = field(default_factory=Counter)
-    missing: Counter[str] = field(default_factory=Counter)
+    down: Counter[str] = field(default_factory=lambda: _NONE_DOWN)
+    missing: Counter[str] = field(default_factory=lambda: _NONE_DOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +147,10 @@ class Cascade:
             down = self._down[dependent] = set()
         down.add(dependency)
         counts = self._counts_of(dependent)
+        counts.down = _own(counts.down)
         counts.down[info.type] += 1
         if info.placeholder:
+            counts.missing = _own(counts.missing)
             counts.missing[info.type] += 1
 
     def _mark_up(self, dependent: str, dependency: str, info: _Node) -> None:
@@ -150,8 +158,10 @@ class Cascade:
         if down is not None:
             down.discard(dependency)
         counts = self._counts_of(dependent)
+        counts.down = _own(counts.down)
         counts.down[info.type] -= 1
         if info.placeholder:
+            counts.missing = _own(counts.missing)
             counts.missing[info.type] -= 1
 
     def _counts_of(self, node: str) -> _Counts:
@@ -216,3 +226,8 @@ class Cascade:
             causes={d: frozenset(self.final(d).root_cause) for d in self._down.get(node, ())},
         )
         return Final(status, tuple(sorted(causes)))
+
+
+def _own(counter: Counter[str]) -> Counter[str]:
+    """``counter``, or a new one in place of the shared ``_NONE_DOWN`` (to modify)."""
+    return Counter() if counter is _NONE_DOWN else counter

@@ -45,6 +45,9 @@ CONFIG_KINDS = frozenset({"ConfigMap", "Secret"})
 OUTDATED = "Outdated"
 OUTDATED_REFS = "OutdatedRefs"
 
+#: ``OutdatedRefs`` of every pod that is not outdated: one shared list (never modify it).
+_NONE: list[dict[str, Any]] = []
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Ref:
@@ -167,7 +170,7 @@ class Tracker:
             return {}
         return {
             OUTDATED: bool(rec.outdated),
-            OUTDATED_REFS: [ref.to_metadata() for ref in rec.outdated],
+            OUTDATED_REFS: [ref.to_metadata() for ref in rec.outdated] if rec.outdated else _NONE,
         }
 
     def _evaluate(self, rec: _Pod) -> bool:

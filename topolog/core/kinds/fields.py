@@ -138,6 +138,11 @@ def reason_of(cond: Mapping[str, Any] | None, default: str) -> str:
     return str(cond.get("reason") or default)
 
 
+#: The ``Annotations`` of every object without any (containers, placeholders): one shared
+#: dict (never modify it: node metadata is read-only once derived).
+_NO_ANNOTATIONS: dict[str, str] = {}
+
+
 def base_k8s(obj: Obj, labels_of_obj: dict[str, str] | None = None) -> dict[str, Any]:
     """``K8s`` fields every kind has: Name, Namespace, Labels, Annotations
     (``labels_of_obj``: ``labels(obj)`` if the caller has it already)."""
@@ -145,7 +150,7 @@ def base_k8s(obj: Obj, labels_of_obj: dict[str, str] | None = None) -> dict[str,
         "Name": name(obj),
         "Namespace": namespace(obj),
         "Labels": labels(obj) if labels_of_obj is None else labels_of_obj,
-        "Annotations": annotations_of(obj),
+        "Annotations": annotations_of(obj) or _NO_ANNOTATIONS,
     }
 
 

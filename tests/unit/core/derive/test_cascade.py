@@ -98,3 +98,36 @@ def test_several_edges_make_one_dependency() -> None:
     c.remove("pod", "pvc")
     c.settle()
     assert c.final("pod").root_cause == ("pvc",)
+
+
+def test_down_counts_of_one_node_never_show_in_another_s() -> None:
+    """Nodes without a DOWN dependency share one empty count (a heap saving): a
+    dependency going DOWN and UP again counts for its dependent alone."""
+    c = cascade.Cascade()
+    seen: dict[str, tuple[int, int]] = {}
+
+    def record(name: str) -> cascade.Aggregate:
+        def aggregate(own: st.Status, deps: st.Dependencies) -> st.Status:
+            seen[name] = (deps.down["pod"], deps.missing["pod"])
+            return own
+
+        return aggregate
+
+    c.set_node("a", type="service", own=st.up(), aggregate=record("a"))
+    c.set_node("b", type="service", own=st.up(), aggregate=record("b"))
+    c.set_node("p", type="pod", own=st.down("Missing"), placeholder=True)
+    c.set_node("q", type="pod", own=st.up())
+    c.add("a", "p")
+    c.add("b", "q")
+    c.settle()
+    assert seen == {"a": (1, 1), "b": (0, 0)}
+    c.set_node("p", type="pod", own=st.up(), placeholder=True)
+    c.set_node("b", type="service", own=st.up(), aggregate=record("b"))
+    c.settle()
+    assert seen == {"a": (0, 0), "b": (0, 0)}
+    c.set_node("p", type="pod", own=st.down("Missing"), placeholder=True)
+    c.settle()
+    assert seen["a"] == (1, 1)
+    c.set_node("b", type="service", own=st.up(), aggregate=record("b"))
+    c.settle()
+    assert seen["b"] == (0, 0)
