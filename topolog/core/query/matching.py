@@ -24,8 +24,8 @@ equal booleans. Order predicates compare numbers with numbers, strings with stri
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from topolog.core.query import ast
@@ -158,6 +158,110 @@ def is_edge(element: Element) -> bool:
     return "Parent" in element and "Child" in element
 
 
+#: The values a key resolves to in an element (``field_values`` for one fixed key).
+Resolver = Callable[[Element], list[Any]]
+#: A test of one element.
+ElementTest = Callable[[Element], bool]
+
+
+def resolver(key: str) -> Resolver:
+    """``field_values(element, key)`` with the key's dotted prefixes worked out once: at
+    each level the dict is asked for those prefixes instead of every dict key being
+    compared with the path. The same values (listed in another order when one level has
+    several keys that are prefixes of the path — predicates do not care)."""
+    special = SPECIAL_KEYS.get(key)
+    if special is not None:
+
+        def own_field(element: Element) -> list[Any]:
+            value = element.get(special)
+            return [] if value is None else [value]
+
+        return own_field
+    splits: dict[str, tuple[tuple[str, str], ...]] = {}
+    pending = [key]
+    while pending:
+        path = pending.pop()
+        if path not in splits:
+            splits[path] = tuple((path[:i], path[i + 1 :]) for i, c in enumerate(path) if c == ".")
+            pending.extend(rest for _, rest in splits[path])
+
+    def walk(obj: Any, path: str, out: list[Any]) -> None:
+        if isinstance(obj, list):
+            for item in obj:
+                walk(item, path, out)
+            return
+        if not isinstance(obj, dict):
+            return
+        if path in obj:
+            value = obj[path]
+            if value is not None:
+                out.append(value)
+        for prefix, rest in splits[path]:
+            inner = obj.get(prefix)
+            if inner is not None:
+                walk(inner, rest, out)
+
+    def metadata_values(element: Element) -> list[Any]:
+        out: list[Any] = []
+        walk(element.get("Metadata"), key, out)
+        return out
+
+    return metadata_values
+
+
+def _string_constants(predicate: ast.Predicate) -> frozenset[str] | None:
+    """The strings a key must have one of for ``predicate`` to hold (``Eq``/``Within`` of
+    strings only), else None."""
+    match predicate:
+        case ast.Eq(value=str() as value):
+            return frozenset((value,))
+        case ast.Within(values=values) if all(isinstance(v, str) for v in values):
+            return frozenset(values)  # type: ignore[arg-type]
+    return None
+
+
+def _predicate_test(predicate: ast.Predicate) -> Callable[[list[Any]], bool]:
+    """``holds(predicate, values)`` as a function of the values; ``Eq``/``Within`` of
+    strings as set look-ups (typed equality: a string equals only a string)."""
+    wanted = _string_constants(predicate)
+    if wanted is None:
+        return lambda values: holds(predicate, values)
+
+    def is_one_of(values: list[Any]) -> bool:
+        for value in values:
+            if isinstance(value, str):
+                if value in wanted:
+                    return True
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, str) and item in wanted:
+                        return True
+        return False
+
+    return is_one_of
+
+
+def compile_filter(flt: ast.Filter) -> ElementTest:
+    """``matches(flt, element)`` as a function of the element, keys and predicates
+    prepared once (an SSE filter is asked about every changed element)."""
+    tests = [(resolver(t.key), _predicate_test(t.predicate)) for t in flt.tests]
+    if len(tests) == 1:
+        ((values, test),) = tests
+        return lambda element: test(values(element))
+    if flt.op is ast.BoolOp.AND:
+        return lambda element: all(test(values(element)) for values, test in tests)
+    return lambda element: any(test(values(element)) for values, test in tests)
+
+
+def string_values(values: list[Any]) -> Iterator[str]:
+    """The strings among resolved values (list values item by item)."""
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list):
+            yield from (v for v in value if isinstance(v, str))
+
+
 @dataclass(frozen=True, slots=True)
 class ElementFilter:
     """A query that only selects (``G.V()`` or ``G.E()`` plus Has-family steps), usable
@@ -166,13 +270,34 @@ class ElementFilter:
     kind: ast.Kind  # NODES or EDGES
     element_id: str | None
     filters: tuple[ast.Filter, ...]
+    _test: ElementTest = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        tests = [compile_filter(f) for f in self.filters]
+        test: ElementTest = lambda element: all(t(element) for t in tests)  # noqa: E731
+        object.__setattr__(self, "_test", tests[0] if len(tests) == 1 else test)
 
     def matches(self, element: Element) -> bool:
         if is_edge(element) != (self.kind is ast.Kind.EDGES):
             return False
         if self.element_id is not None and element.get("ID") != self.element_id:
             return False
-        return all(matches(f, element) for f in self.filters)
+        return self._test(element)
+
+    def required(self) -> tuple[str, frozenset[str]] | None:
+        """A key and strings, one of which the key must resolve to (``string_values``)
+        in every element that matches — from a start id or an ``Eq``/``Within`` of
+        strings that the filter ANDs — or None. Lets a caller with many filters ask only
+        those whose strings an element has."""
+        if self.element_id is not None:
+            return "@ID", frozenset((self.element_id,))
+        for flt in self.filters:
+            if flt.op is ast.BoolOp.AND or len(flt.tests) == 1:
+                for test in flt.tests:
+                    wanted = _string_constants(test.predicate)
+                    if wanted is not None:
+                        return test.key, wanted
+        return None
 
 
 def element_filter(query: ast.Query) -> ElementFilter | None:
