@@ -121,10 +121,16 @@ class Deriver:
         self._index = indexes.Index()
         self._cascade = cascade.Cascade()
         self._objects: dict[str, _Object] = {}
-        self._base: dict[str, graph.Metadata] = {}
+        #: Node metadata from the objects themselves (``_set_base``) that changed in this
+        #: ``apply``; a node's current one is the start of its metadata in ``_nodes``.
+        self._new_base: dict[str, graph.Metadata] = {}
         self._nodes: dict[str, graph.Node] = {}
         self._edges: dict[str, graph.Edge] = {}
-        self._incident: dict[str, set[str]] = {}
+        #: How many edges each node is an end of (a count, not a set: a set of edge ids
+        #: per node was ~10 % of the deriver's heap).
+        self._degree: dict[str, int] = {}
+        #: The network policy edges each node is an end of (pods and policies only).
+        self._netpol_incident: dict[str, set[str]] = {}
         self._link_count: dict[_Link, int] = {}
         self._edge_count: dict[str, int] = {}
         self._netpol_edges: set[str] = set()
@@ -318,13 +324,11 @@ class Deriver:
         for link in sorted(rec.links):
             self._release(link)
         rec.links = set()
-        for edge in sorted(self._incident.get(node, ())):
+        for edge in sorted(self._edges_left(node)):
             # What is left is not held by a declaration (network policy edges).
             self._drop_edge(edge)
-        self._netpol_edges -= self._incident.pop(node, set())
         self._cascade.remove_node(node)
         self._outdated.remove_pod(node)
-        del self._base[node]
         self._rebuild.add(node)
         self._garbage.discard(node)
 
@@ -348,28 +352,36 @@ class Deriver:
             if rec is None or not rec.placeholder:
                 continue
             own = {link.edge_id for link in rec.links}
-            if len(self._incident.get(node, ())) > len(own):
+            if self._degree.get(node, 0) > len(own):
                 continue
             self._remove(node)
 
     # -- node metadata ------------------------------------------------------------------
 
     def _set_base(self, node: str, kind: Kind, name: str, k8s: dict[str, Any]) -> None:
-        base: graph.Metadata = {
-            "Type": kind.type,
-            "Name": name,
-            "Manager": MANAGER,
-            "ClusterName": self.cluster,
-            "K8s": k8s,
-        }
-        if self._base.get(node) != base:
-            self._base[node] = base
+        old = self._new_base.get(node)
+        if old is None:
+            current = self._nodes.get(node)
+            # (A node removed earlier in this apply is rebuilt anyway: ``_remove``.)
+            old = current.metadata if current is not None else None
+        if old is None or old["Type"] != kind.type or old["Name"] != name or old["K8s"] != k8s:
+            self._new_base[node] = {
+                "Type": kind.type,
+                "Name": name,
+                "Manager": MANAGER,
+                "ClusterName": self.cluster,
+                "K8s": k8s,
+            }
             self._rebuild.add(node)
 
     def _rebuild_nodes(self) -> None:
         for node in sorted(self._rebuild):
-            base = self._base.get(node)
             current = self._nodes.get(node)
+            base: graph.Metadata | None = None
+            if node in self._objects:
+                base = self._new_base.get(node)
+                if base is None and current is not None:
+                    base = current.metadata
             if base is None:
                 if current is not None:
                     self._touch_node(node)
@@ -377,7 +389,11 @@ class Deriver:
                 continue
             final = self._cascade.final(node)
             metadata = {
-                **base,
+                "Type": base["Type"],
+                "Name": base["Name"],
+                "Manager": MANAGER,
+                "ClusterName": self.cluster,
+                "K8s": base["K8s"],
                 "State": final.status.state.value,
                 "StateReason": final.status.reason,
                 "RootCause": list(final.root_cause) if final.root_cause else _NO_CAUSE,
@@ -387,6 +403,7 @@ class Deriver:
                 self._touch_node(node)
                 self._nodes[node] = graph.Node(node, metadata)
         self._rebuild.clear()
+        self._new_base.clear()
 
     def _recheck_readers(self, key: indexes.Key) -> None:
         """Re-check the outdated flags of the pods that name the ConfigMap/Secret ``key``."""
@@ -549,18 +566,26 @@ class Deriver:
         self._edge_count.pop(eid, None)
         self._drop_edge(eid)
 
-    def _put_edge(self, edge: graph.Edge) -> None:
+    def _put_edge(self, edge: graph.Edge, *, netpol: bool = False) -> None:
         eid = edge.id
+        before = self._edges.get(eid)
         if eid not in self._before_edges:
-            self._before_edges[eid] = self._edges.get(eid)
+            self._before_edges[eid] = before
         self._edges[eid] = edge
-        incident = self._incident
-        for end in (edge.parent, edge.child):
-            ids = incident.get(end)
-            if ids is None:
-                incident[end] = {eid}
-            else:
-                ids.add(eid)
+        parent, child = edge.parent, edge.child
+        if before is None:
+            degree = self._degree
+            degree[parent] = degree.get(parent, 0) + 1
+            if child != parent:
+                degree[child] = degree.get(child, 0) + 1
+        if netpol:
+            incident = self._netpol_incident
+            for end in (parent, child):
+                ids = incident.get(end)
+                if ids is None:
+                    incident[end] = {eid}
+                else:
+                    ids.add(eid)
 
     def _drop_edge(self, eid: str) -> None:
         edge = self._edges.get(eid)
@@ -568,15 +593,33 @@ class Deriver:
             return
         self._touch_edge(eid)
         del self._edges[eid]
-        self._netpol_edges.discard(eid)
-        for end in (edge.parent, edge.child):
-            incident = self._incident.get(end)
-            if incident is not None:
-                incident.discard(eid)
-                if not incident:
-                    del self._incident[end]
+        netpol = eid in self._netpol_edges
+        if netpol:
+            self._netpol_edges.discard(eid)
+        degree = self._degree
+        for end in (edge.parent, edge.child) if edge.child != edge.parent else (edge.parent,):
+            held = degree[end] - 1
+            if held:
+                degree[end] = held
+            else:
+                del degree[end]
+            if netpol:
+                incident = self._netpol_incident.get(end)
+                if incident is not None:
+                    incident.discard(eid)
+                    if not incident:
+                        del self._netpol_incident[end]
             if end in self._objects and self._objects[end].placeholder:
                 self._garbage.add(end)
+
+    def _edges_left(self, node: str) -> set[str]:
+        """The edges ``node`` is still an end of: its network policy edges, and any other
+        found by a scan of every edge when the count says there is one (not expected:
+        ``_remove`` has released every declared one by then)."""
+        left = set(self._netpol_incident.get(node, ()))
+        if self._degree.get(node, 0) > len(left):
+            left |= {eid for eid, e in self._edges.items() if node in (e.parent, e.child)}
+        return left
 
     # -- network policies ---------------------------------------------------------------
 
@@ -617,7 +660,7 @@ class Deriver:
         for edge in delta.added:
             if edge.parent in self._objects and edge.child in self._objects:
                 self._netpol_edges.add(edge.id)
-                self._put_edge(edge)
+                self._put_edge(edge, netpol=True)
 
     # -- results ------------------------------------------------------------------------
 
