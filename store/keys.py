@@ -59,6 +59,11 @@ class Keys:
         return f"{self.prefix}ends"
 
     @property
+    def layout(self) -> str:
+        """String: the version of this layout (``scripts.LAYOUT``), set with revision 1."""
+        return f"{self.prefix}layout"
+
+    @property
     def horizon(self) -> str:
         """String: ms; history before it has been trimmed (reads before it go cold)."""
         return f"{self.prefix}horizon"
@@ -82,12 +87,12 @@ class Keys:
         return f"{self.prefix}{kind.value}h:{element_id}"
 
     def out_edges(self, node_id: str) -> str:
-        """Zset (all scores 0: a listpack while small) of alive edge ids whose Parent is
-        the node."""
+        """Hash (edge id → '': a listpack while ≤ 512 members) of alive edge ids whose
+        Parent is the node."""
         return f"{self.prefix}out:{node_id}"
 
     def in_edges(self, node_id: str) -> str:
-        """Zset (all scores 0) of alive edge ids whose Child is the node."""
+        """Hash (edge id → '') of alive edge ids whose Child is the node."""
         return f"{self.prefix}in:{node_id}"
 
     def index(self, term: str) -> str:

@@ -145,6 +145,26 @@ def _change_args(change: graph.Change) -> tuple[str, str, bytes, str, str]:
     return (change.op.value, change.id, b"", src, "")
 
 
+class LayoutMismatch(RuntimeError):
+    """The projection in Redis was written with another key layout."""
+
+
+async def check_layout(client: aioredis.Redis, keys: Keys) -> None:
+    """Raise ``LayoutMismatch`` when Redis holds a projection (a revision) of another
+    layout than ``scripts.LAYOUT`` (or of one from before the marker): writing into it
+    would mix key types. An empty projection is fine (``APPLY`` marks it)."""
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.get(keys.layout)
+        pipe.exists(keys.rev)
+        layout, revisions = await pipe.execute()
+    found = layout.decode() if isinstance(layout, bytes) else layout
+    if revisions and found != scripts.LAYOUT:
+        raise LayoutMismatch(
+            f"the projection under {keys.prefix!r} has layout {found or '1'}, this version"
+            f" writes layout {scripts.LAYOUT}: run `topolog rebuild`"
+        )
+
+
 class Projection:
     """The writer: registers the Lua script once and applies changesets with it."""
 

@@ -27,7 +27,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from store.encoding import Position
 from store.keys import Keys
-from store.projection import Projection
+from store.projection import Projection, check_layout
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class Projector:
         self._stopping = asyncio.Event()
 
     async def __aenter__(self) -> Projector:
+        await check_layout(self._client, self._keys)
         await self._consumer.start()
         self._started = True
         self._consumer.subscribe([self._topic], listener=_SeekToHighWaterMark(self))

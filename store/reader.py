@@ -169,9 +169,9 @@ class GraphReader:
         async with self._client.pipeline(transaction=True) as pipe:
             for node_id in node_ids:
                 if direction is not Direction.IN:
-                    pipe.zrange(self._keys.out_edges(node_id), 0, -1)
+                    pipe.hkeys(self._keys.out_edges(node_id))
                 if direction is not Direction.OUT:
-                    pipe.zrange(self._keys.in_edges(node_id), 0, -1)
+                    pipe.hkeys(self._keys.in_edges(node_id))
             replies: list[Any] = await pipe.execute()
         per_node = 2 if direction is Direction.BOTH else 1
         out: list[list[str]] = []

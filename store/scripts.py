@@ -79,10 +79,25 @@ local function ends_of(body)
   local b = string.find(body, '\t', a + 1, true)
   return string.sub(body, 2, a - 1), string.sub(body, a + 1, b - 1)
 end
+
+-- a < b comparing bytes (as Redis sorts zset members and Python sorts str)
+local function bytes_less(a, b)
+  local n = math.min(#a, #b)
+  local i = 1
+  while i <= n and string.byte(a, i) == string.byte(b, i) do i = i + 1 end
+  if i > n then return #a < #b end
+  return string.byte(a, i) < string.byte(b, i)
+end
 """
+
+#: The version of this key layout, in ``P layout`` from the first revision on (bumped
+#: when the layout changes: 2 = adjacency hashes). ``store.projector`` refuses to write
+#: into a projection of another layout: ``topolog rebuild`` rebuilds it.
+LAYOUT = "2"
 
 APPLY = (
     _COMMON
+    + f"local LAYOUT = '{LAYOUT}'\n"
     + r"""
 local P = ARGV[1]
 local stream = ARGV[2]
@@ -111,7 +126,12 @@ local feed = {}
 local function archive(kind, id, hk, rev, cur_start, cur_start_s, rec, start, start_s, next,
     always)
   redis.call('HSET', P .. kind .. 'v', id .. '/' .. rev, rec)
-  redis.call('ZADD', ENDS, start_s, kind .. ':' .. id .. ':' .. rev)
+  local ended = kind .. ':' .. id .. ':'
+  if always then  -- a deletion: it ends when the version does
+    redis.call('ZADD', ENDS, start_s, ended .. rev, start_s, ended .. next)
+  else
+    redis.call('ZADD', ENDS, start_s, ended .. rev)
+  end
   if start == cur_start then
     redis.call('ZREM', hk, rev)
     if always or redis.call('ZCARD', hk) > 0 then redis.call('ZADD', hk, start_s, next) end
@@ -166,17 +186,18 @@ local function upsert(kind, id, body, src, terms)
       if not had[term] then redis.call('SADD', P .. 'ix:' .. term, id) end
     end
   else
-    -- Adjacency zsets (score 0): small ones are listpacks, half the size of a set.
+    -- Adjacency hashes (edge id -> ''): listpacks up to 512 members, where an insert
+    -- appends (a listpack zset inserts in order, and is a skiplist beyond 128).
     local parent, child = ends_of(body)
     local parent_was, child_was = nil, nil
     if old_body then parent_was, child_was = ends_of(old_body) end
     if parent ~= parent_was then
-      if parent_was then redis.call('ZREM', P .. 'out:' .. parent_was, id) end
-      redis.call('ZADD', P .. 'out:' .. parent, '0', id)
+      if parent_was then redis.call('HDEL', P .. 'out:' .. parent_was, id) end
+      redis.call('HSET', P .. 'out:' .. parent, id, '')
     end
     if child ~= child_was then
-      if child_was then redis.call('ZREM', P .. 'in:' .. child_was, id) end
-      redis.call('ZADD', P .. 'in:' .. child, '0', id)
+      if child_was then redis.call('HDEL', P .. 'in:' .. child_was, id) end
+      redis.call('HSET', P .. 'in:' .. child, id, '')
     end
   end
   feed[#feed + 1] = '["' .. kind .. '+",' .. cjson.encode(id) .. ',' .. rev .. ',' .. start_s .. ']'
@@ -189,13 +210,20 @@ local function delete(kind, id)
   local r, s, c, src, terms, body = parse(cur)
   if kind == 'n' then
     -- A node takes its edges with it (as in Skydive): no edge outlives its node.
-    local edges = redis.call('ZUNION', 2, P .. 'out:' .. id, P .. 'in:' .. id)
-    for _, edge in ipairs(edges) do delete('e', edge) end
+    -- In byte order (Lua's ``<`` on strings follows the server's locale).
+    local edges = redis.call('HKEYS', P .. 'out:' .. id)
+    for _, edge in ipairs(redis.call('HKEYS', P .. 'in:' .. id)) do edges[#edges + 1] = edge end
+    if #edges > 1 then table.sort(edges, bytes_less) end
+    local last = nil
+    for _, edge in ipairs(edges) do
+      if edge ~= last then delete('e', edge) end  -- a self-loop is in both
+      last = edge
+    end
     for _, term in ipairs(split_terms(terms)) do redis.call('SREM', P .. 'ix:' .. term, id) end
   else
     local parent, child = ends_of(body)
-    redis.call('ZREM', P .. 'out:' .. parent, id)
-    redis.call('ZREM', P .. 'in:' .. child, id)
+    redis.call('HDEL', P .. 'out:' .. parent, id)
+    redis.call('HDEL', P .. 'in:' .. child, id)
   end
   local hk = P .. kind .. 'h:' .. id
   local last_start = tonumber(s)
@@ -203,7 +231,6 @@ local function delete(kind, id)
   if last_start > start then start, start_s = last_start, s end
   archive(kind, id, hk, r, last_start, s, c .. '\n' .. src .. '\n' .. body, start, start_s,
     'd' .. r, true)
-  redis.call('ZADD', ENDS, start_s, kind .. ':' .. id .. ':d' .. r)
   redis.call('HDEL', ak, id)
   redis.call('SADD', DEAD[kind], id)
   feed[#feed + 1] = '["' .. kind .. '-",' .. cjson.encode(id) .. ',' .. r .. ',' .. start_s .. ']'
@@ -224,6 +251,7 @@ end
 if stream ~= '' then redis.call('HSET', P .. 'hwm', stream, offset) end
 if #feed == 0 then return {0, 0} end
 local rev = redis.call('INCR', P .. 'rev')
+if rev == 1 then redis.call('SET', P .. 'layout', LAYOUT) end
 redis.pcall('XADD', P .. 'feed', rev .. '-0', 't', t, 'c', '[' .. table.concat(feed, ',') .. ']')
 return {rev, #feed}
 """
