@@ -43,6 +43,10 @@ class Selector:
     #: the others: selectors are matched against every candidate object's labels.
     _pairs: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
     _rest: tuple[Requirement, ...] = field(init=False, repr=False, compare=False, hash=False)
+    #: The key of a selector that is one ``key=value`` pair and nothing else (most are:
+    #: ``matches`` is then one dict look-up), else ``None``.
+    _key: str | None = field(init=False, repr=False, compare=False, hash=False)
+    _value: str = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         pairs: dict[str, str] = {}
@@ -54,8 +58,15 @@ class Selector:
                 rest.append(r)
         object.__setattr__(self, "_pairs", pairs)
         object.__setattr__(self, "_rest", tuple(rest))
+        single = len(pairs) == 1 and not rest
+        key, value = next(iter(pairs.items())) if single else (None, "")
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_value", value)
 
     def matches(self, labels: Mapping[str, str] | None) -> bool:
+        key = self._key
+        if key is not None:
+            return labels is not None and labels.get(key) == self._value
         lbls = labels or {}
         if not self._pairs.items() <= lbls.items():
             return False
