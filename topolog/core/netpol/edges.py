@@ -14,10 +14,10 @@ the rules behind the edge (``:80;:53/UDP``; ``*`` = every port; ``""`` = none). 
 ``graph.edge_id(policy_uid, pod_uid, "networkpolicy", type, point)``, stable across restarts.
 
 Invariants of ``NetpolGraph``:
-- ``_pairs[(policy, pod)]`` holds exactly the edges of ``pair_edges(policy, pod, labels of pod's
+- ``_pairs[policy][pod]`` holds exactly the edges of ``pair_edges(policy, pod, labels of pod's
   namespace)`` (a tuple: there are ~10 pairs per pod) for every pair whose edge set is not
-  empty, and no other pair; ``_policy_pods`` and
-  ``_pod_policies`` are its two projections.
+  empty, and no other pair (no empty ``_pairs[policy]``); ``_pod_policies`` is its other
+  projection (pod → policies).
 - ``_ns_hits[ns]`` maps each policy with namespaceSelector peers to which of its namespace
   selectors match ``ns`` (only policies with at least one hit), for every known namespace
   (declared, or holding pods).
@@ -198,15 +198,16 @@ class NetpolGraph:
         self._peerless: set[_Key] = set()
         self._by_cidr: dict[tuple[int, int], dict[int, set[_Key]]] = {}
         self._ns_hits: dict[str, dict[_Key, tuple[bool, ...]]] = {}
-        self._pairs: dict[tuple[_Key, _Key], tuple[graph.Edge, ...]] = {}
-        self._policy_pods: dict[_Key, set[_Key]] = defaultdict(set)
+        # policy → pod → edges (nested rather than keyed by (policy, pod): one tuple less
+        # per pair, and there are ~10 pairs per pod).
+        self._pairs: dict[_Key, dict[_Key, tuple[graph.Edge, ...]]] = {}
         self._pod_policies: dict[_Key, set[_Key]] = defaultdict(set)
 
     # --- queries ---------------------------------------------------------------------------
 
     def edges(self) -> dict[str, graph.Edge]:
         """Every current edge by id."""
-        return {e.id: e for pair in self._pairs.values() for e in pair}
+        return {e.id: e for pods in self._pairs.values() for pair in pods.values() for e in pair}
 
     def snapshot(self) -> np.Cluster:
         """The objects this graph holds, as a ``Cluster`` (for ``reach`` and for checks)."""
@@ -239,7 +240,7 @@ class NetpolGraph:
         if ns_sels:
             self._ns_selecting.add(key)
             self._index_hits(key, ns_sels)
-        pods = self._candidate_pods(pol) | self._policy_pods.get(key, set())
+        pods = self._candidate_pods(pol) | self._pairs.get(key, {}).keys()
         return self._recompute((key, x) for x in pods)
 
     def delete_policy(self, namespace: str, name: str) -> EdgeDelta:
@@ -248,7 +249,7 @@ class NetpolGraph:
             return EdgeDelta()
         self._unindex_policy(key)
         del self._policies[key]
-        return self._recompute((key, x) for x in set(self._policy_pods.get(key, ())))
+        return self._recompute((key, x) for x in set(self._pairs.get(key, ())))
 
     def apply_pod(self, obj: Mapping[str, Any]) -> EdgeDelta:
         pod = np.parse_pod(obj)
@@ -474,30 +475,32 @@ class NetpolGraph:
         delta = EdgeDelta()
         added, removed = delta.added, delta.removed
         policies, pods, stored = self._policies, self._pods, self._pairs
-        for pair in set(pairs):
-            pkey, xkey = pair
+        for pkey, xkey in set(pairs):
             pol = policies.get(pkey)
             pod = pods.get(xkey)
             new: dict[str, graph.Edge] = {}
             if pol is not None and pod is not None:
                 new = pair_edges(pol, pod, self._ns_labels[pod.namespace])
-            held = stored.get(pair)
-            if held is None:
+            by_pod = stored.get(pkey)
+            held = by_pod.get(xkey) if by_pod is not None else None
+            if by_pod is None or held is None:
                 # The common case (a new pod or policy): nothing to compare with.
                 if new:
                     added.extend(new.values())
-                    stored[pair] = tuple(new.values())
-                    self._policy_pods[pkey].add(xkey)
+                    if by_pod is None:
+                        by_pod = stored[pkey] = {}
+                    by_pod[xkey] = tuple(new.values())
                     self._pod_policies[xkey].add(pkey)
                 continue
             old = {e.id: e for e in held}
             added.extend(e for eid, e in new.items() if old.get(eid) != e)
             removed.extend(eid for eid in old if eid not in new)
             if new:
-                stored[pair] = tuple(new.values())
+                by_pod[xkey] = tuple(new.values())
             else:
-                del stored[pair]
-                self._discard(self._policy_pods, pkey, xkey)
+                del by_pod[xkey]
+                if not by_pod:
+                    del stored[pkey]
                 self._discard(self._pod_policies, xkey, pkey)
         added.sort(key=_edge_id)
         removed.sort()
