@@ -185,10 +185,14 @@ def needs_neighbourhood(vis: Visibility, before: Element | None, after: Element 
     return vis.scope.node_visible(before) != vis.scope.node_visible(after)
 
 
-def render(transitions: list[Transition], vis: Visibility) -> list[Event]:
-    """The events one revision's transitions make for one subscriber, in order."""
+def render(
+    transitions: list[Transition], vis: Visibility, node: NodeVisible | None = None
+) -> list[Event]:
+    """The events one revision's transitions make for one subscriber, in order;
+    ``node``: ``vis.node`` or a memo of it (default: one for this rendering)."""
     out: list[Event] = []
-    node = vis.memo_nodes()  # ``transitions`` keeps every node asked about alive
+    if node is None:
+        node = vis.memo_nodes()  # ``transitions`` keeps every node asked about alive
     for tr in transitions:
         if tr.kind is Kind.EDGE:
             if not vis.alerts_only:
@@ -209,6 +213,8 @@ def _edge_events(tr: Transition, vis: Visibility, node: NodeVisible, out: list[E
 
 def _node_events(tr: Transition, vis: Visibility, node: NodeVisible, out: list[Event]) -> None:
     was, now = node(tr.before), node(tr.after)
+    if not (was or now):
+        return  # neither shown before nor now: no event, whatever its edges do
     causes = dict(tr.causes)
 
     def in_scope(node_id: str) -> bool:

@@ -33,8 +33,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from gateway import events, wire
-from gateway.backend import Backend, FeedGap
-from gateway.mirror import Element, Mirror, Transition
+from gateway.backend import Backend, FeedEntry, FeedGap
+from gateway.fanout import Fanout
+from gateway.mirror import Mirror, Transition
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,8 @@ class Hub:
         #: Visibility key → the subscribers that share it.
         self._groups: dict[object, _Group] = {}
         self._count = 0
+        #: How each revision reaches the groups (None: to be built for the current ones).
+        self._fan: Fanout | None = None
         self._task: asyncio.Task[None] | None = None
         self.mirror = Mirror()
         self.ready = False
@@ -193,6 +196,7 @@ class Hub:
             for sub in group.subs:
                 sub.overflow()
         self._groups.clear()
+        self._fan = None
         self._count = 0
         self._idle_since = time.monotonic()
 
@@ -238,6 +242,7 @@ class Hub:
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(vis)
+            self._fan = None
         group.subs[sub] = None
         self._count += 1
         return sub
@@ -250,6 +255,7 @@ class Hub:
         self._count -= 1
         if not group.subs:
             del self._groups[sub.key]
+            self._fan = None
         if not self._count:
             self._idle_since = time.monotonic()
 
@@ -279,25 +285,40 @@ class Hub:
                 for entry in entries:
                     if entry.revision <= self.mirror.revision:
                         continue
-                    if self._groups:
-                        self.publish(entry.revision, self.mirror.apply(entry, self._needs))
-                    else:
-                        self.mirror.advance(entry)  # nobody listens: no transitions
+                    self._advance(entry)
             except Exception:
                 # A change the mirror cannot apply: start again from a snapshot.
                 log.exception("applying the change feed failed: reloading")
                 await self._reload()
 
-    def _needs(self, before: Element | None, after: Element | None) -> bool:
-        """Whether some subscriber needs a node's neighbourhood for this change."""
-        return any(events.needs_neighbourhood(g.vis, before, after) for g in self._groups.values())
+    def _advance(self, entry: FeedEntry) -> None:
+        """Apply one feed entry to the mirror and publish its batches."""
+        if not self._groups:
+            self.mirror.advance(entry)  # nobody listens: no transitions
+            return
+        fan = self._fanout()
+        fan.next_revision()
+        self.publish(entry.revision, self.mirror.apply(entry, fan.needs))
+
+    def _fanout(self) -> Fanout:
+        if self._fan is None:
+            self._fan = Fanout([g.vis for g in self._groups.values()])
+        return self._fan
 
     def publish(self, revision: int, transitions: list[Transition]) -> None:
         # Rendered and encoded once per group, not once per subscriber: many streams
         # share a filter (1,000 dashboards on one namespace), and rendering is the cost.
+        # A group with a node filter renders only the transitions of nodes it sees.
+        fan = self._fanout()
         encoder = wire.Encoder()
-        for group in list(self._groups.values()):
-            rendered = events.render(transitions, group.vis)
+        groups = list(self._groups.values())
+        for i, (group, concerning) in enumerate(
+            zip(groups, fan.concerning(transitions), strict=True)
+        ):
+            if not concerning:
+                continue
+            node = fan.node_visible(i) if fan.filtered(i) else None
+            rendered = events.render(concerning, group.vis, node)
             if not rendered:
                 continue
             batch = Batch(revision, rendered, encoder.batch(revision, rendered))
