@@ -15,7 +15,7 @@ dependencies is DOWN caused itself: its RootCause is empty.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -63,6 +63,10 @@ class Dependencies:
 
 
 NO_DEPENDENCIES = Dependencies()
+
+#: A node's status from its own and its dependencies' (``Dependencies``), for kinds whose
+#: state depends on what they depend on (a service's pods, an ingress's backends).
+Aggregate = Callable[[Status, Dependencies], Status]
 
 
 def replicas(*, desired: int, available: int, what: str = "available") -> Status:

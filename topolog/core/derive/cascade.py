@@ -18,7 +18,6 @@ Invariants, between two ``settle()`` calls:
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from topolog.core import status as st
@@ -26,7 +25,7 @@ from topolog.core import status as st
 #: How often one node may be re-evaluated in one ``settle()`` (cycle protection).
 MAX_VISITS = 8
 
-Aggregate = Callable[[st.Status, st.Dependencies], st.Status]
+Aggregate = st.Aggregate
 
 
 @dataclass(slots=True)

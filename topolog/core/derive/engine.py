@@ -256,7 +256,7 @@ class Deriver:
         # The labels dict is shared by the record and the node's metadata: neither changes.
         k8s = {**fields.base_k8s(obj, labels), "Name": name, "Namespace": ns, **kind.metadata(obj)}
         self._set_base(node, kind, name, k8s)
-        aggregate = functools.partial(kind.aggregate, obj) if kind.aggregate else None
+        aggregate = kind.aggregator(obj) if kind.aggregator else None
         self._cascade.set_node(node, type=kind.type, own=kind.status(obj, now), aggregate=aggregate)
 
         self._sync_named(rec, old.named if old is not None else ())

@@ -8,8 +8,9 @@ A kind module exports ``KIND`` (the Kubernetes kind), ``NAMESPACED``,
 ``metadata(obj) -> dict`` (its ``K8s.*`` fields beyond Name/Namespace/Labels/
 Annotations), ``status(obj, now) -> status.Status`` (its own ``(State, reason)``) and
 ``references(obj) -> list[refs.Reference]`` (the relations it declares); a kind whose
-state also depends on its dependencies exports ``aggregate(obj, own, deps)`` and passes
-it to ``_kind`` below. Adding a kind: docs/adding-a-kind.md.
+state also depends on its dependencies exports ``aggregate(obj, own, deps)`` and
+``aggregator(obj)`` (the same, bound to what it reads of ``obj``) and passes the latter to
+``_kind`` below. Adding a kind: docs/adding-a-kind.md.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ from topolog.core.kinds import (
     storageclass,
 )
 
-Aggregate = Callable[[fields.Obj, st.Status, st.Dependencies], st.Status]
+#: The status aggregate of one object (``None``: its own status stands), holding nothing
+#: of the object itself: the deriver keeps one per node.
+Aggregator = Callable[[fields.Obj], st.Aggregate | None]
 
 
 class KindModule(Protocol):
@@ -74,7 +77,7 @@ class Kind:
     status: Callable[[fields.Obj, float], st.Status]
     references: Callable[[fields.Obj], list[refs.Reference]]
     #: Status from the node's dependencies on top of its own (``None``: own status only).
-    aggregate: Aggregate | None = None
+    aggregator: Aggregator | None = None
     #: Derived by topolog (cluster, container), never watched: envelopes of it are ignored.
     derived: bool = False
 
@@ -84,14 +87,16 @@ class Kind:
         return self.kind.lower()
 
 
-def _kind(module: KindModule, *, aggregate: Aggregate | None = None, derived: bool = False) -> Kind:
+def _kind(
+    module: KindModule, *, aggregator: Aggregator | None = None, derived: bool = False
+) -> Kind:
     return Kind(
         kind=module.KIND,
         namespaced=module.NAMESPACED,
         metadata=module.metadata,
         status=module.status,
         references=module.references,
-        aggregate=aggregate,
+        aggregator=aggregator,
         derived=derived,
     )
 
@@ -111,10 +116,10 @@ KINDS: dict[str, Kind] = {
         _kind(job),
         _kind(cronjob),
         _kind(replicationcontroller),
-        _kind(service, aggregate=service.aggregate),
+        _kind(service, aggregator=service.aggregator),
         _kind(endpoints),
         _kind(endpointslice),
-        _kind(ingress, aggregate=ingress.aggregate),
+        _kind(ingress, aggregator=ingress.aggregator),
         _kind(networkpolicy),
         _kind(configmap),
         _kind(secret),
@@ -122,6 +127,6 @@ KINDS: dict[str, Kind] = {
         _kind(persistentvolume),
         _kind(storageclass),
         _kind(serviceaccount),
-        _kind(horizontalpodautoscaler, aggregate=horizontalpodautoscaler.aggregate),
+        _kind(horizontalpodautoscaler, aggregator=horizontalpodautoscaler.aggregator),
     )
 }

@@ -54,6 +54,15 @@ def status(obj: fields.Obj, now: float) -> st.Status:
 
 def aggregate(obj: fields.Obj, own: st.Status, deps: st.Dependencies) -> st.Status:
     """DOWN when the workload it scales does not exist."""
+    return _target_exists(own, deps)
+
+
+def aggregator(obj: fields.Obj) -> st.Aggregate | None:
+    """``aggregate`` of ``obj`` without a reference to it (it reads nothing of it)."""
+    return _target_exists
+
+
+def _target_exists(own: st.Status, deps: st.Dependencies) -> st.Status:
     if own.is_down:
         return own
     if sum(deps.missing.values()):

@@ -72,6 +72,15 @@ def status(obj: fields.Obj, now: float) -> st.Status:
 
 def aggregate(obj: fields.Obj, own: st.Status, deps: st.Dependencies) -> st.Status:
     """DOWN when a backend service or TLS secret it names does not exist."""
+    return _backends_exist(own, deps)
+
+
+def aggregator(obj: fields.Obj) -> st.Aggregate | None:
+    """``aggregate`` of ``obj`` without a reference to it (it reads nothing of it)."""
+    return _backends_exist
+
+
+def _backends_exist(own: st.Status, deps: st.Dependencies) -> st.Status:
     if own.is_down:
         return own
     if deps.missing["service"]:

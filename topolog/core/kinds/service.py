@@ -50,7 +50,18 @@ def _selects_pods(obj: fields.Obj) -> bool:
 
 def aggregate(obj: fields.Obj, own: st.Status, deps: st.Dependencies) -> st.Status:
     """DOWN when the service selects pods and none of them is ready."""
-    if own.is_down or not _selects_pods(obj):
+    bound = aggregator(obj)
+    return own if bound is None else bound(own, deps)
+
+
+def aggregator(obj: fields.Obj) -> st.Aggregate | None:
+    """``aggregate`` of ``obj`` without a reference to it (the deriver keeps one per node);
+    ``None`` when the service selects no pods: its own status stands."""
+    return _endpoints_ready if _selects_pods(obj) else None
+
+
+def _endpoints_ready(own: st.Status, deps: st.Dependencies) -> st.Status:
+    if own.is_down:
         return own
     if deps.total["pod"] == 0:
         return st.down("NoEndpoints")
