@@ -14,6 +14,7 @@ dependencies is DOWN caused itself: its RootCause is empty.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,10 +37,14 @@ class Status(NamedTuple):
         return self.state is State.DOWN
 
 
+# ``up``/``down`` return one shared Status per reason (the deriver keeps one per node, and
+# most nodes have one of a few).
+@functools.lru_cache(maxsize=4096)
 def up(reason: str = "") -> Status:
     return Status(State.UP, reason)
 
 
+@functools.lru_cache(maxsize=4096)
 def down(reason: str) -> Status:
     return Status(State.DOWN, reason)
 
