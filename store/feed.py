@@ -21,9 +21,9 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from store import encoding, scripts
+from store import encoding
 from store.history import FeedEntry
-from store.keys import Keys
+from store.keys import Keys, Kind
 
 
 class FeedGap(LookupError):
@@ -53,29 +53,32 @@ def parse(entry_id: Any, fields: Any) -> FeedEntry:
     return FeedEntry(revision=int(raw_id.split("-", 1)[0]), time=int(get["t"]), changes=changes)
 
 
-#: Upsert op → (the records script's kind, the resolved change's key for the element).
+#: Upsert op → (its kind, the resolved change's key for the element).
 _UPSERTS = {"node.upsert": ("n", "node"), "edge.upsert": ("e", "edge")}
 
-#: Most versions looked up by one script call (a few ms of Redis time: a hub far behind
-#: the feed reads 10^3 entries of up to 10^3 changes at once, and a script blocks Redis).
+#: Most versions looked up by one ``HMGET`` (a command blocks Redis: a hub far behind the
+#: feed reads 10^3 entries of up to 10^3 changes at once).
 _RECORDS_BATCH = 2_000
 
 
 async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) -> list[FeedEntry]:
-    """Attach each upsert's version (body, CreatedAt, Source) from the history hashes:
-    one ``RECORDS`` call for every entry given."""
-    wanted = [
-        f"{upsert[0]}{change['id']}/{change['Revision']}\t"
-        for entry in entries
-        for change in entry.changes
-        if (upsert := _UPSERTS.get(change["op"])) is not None
-    ]
-    script = client.register_script(scripts.RECORDS)
-    records: list[Any] = []
-    for start in range(0, len(wanted), _RECORDS_BATCH):  # each call blocks Redis
-        chunk = "".join(wanted[start : start + _RECORDS_BATCH])
-        records += await script(args=[keys.prefix, chunk])
-    found = iter(records)
+    """Attach each upsert's version (body, CreatedAt, Source) from the history hashes.
+
+    Mostly the feed's latest changes, so first the current records: one ``HMGET`` of the
+    alive hash per kind (and per 2,000); a version no longer current (its record does not
+    start with its revision) is then in the versions hash: one more ``HMGET`` for those.
+    Not atomic, and need not be: a version leaves the alive hash only for the versions
+    hash, where it stays until trimmed ('' then, as for an entry leaving the window)."""
+    wanted: dict[str, tuple[list[str], list[int]]] = {"n": ([], []), "e": ([], [])}
+    for entry in entries:
+        for change in entry.changes:
+            if (upsert := _UPSERTS.get(change["op"])) is not None:
+                ids, revisions = wanted[upsert[0]]
+                ids.append(change["id"])
+                revisions.append(change["Revision"])
+    found = {
+        kind: iter(records) for kind, records in (await _records(client, keys, wanted)).items()
+    }
     out = []
     for entry in entries:
         changes = []
@@ -90,7 +93,7 @@ async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) 
             if upsert is None:
                 changes.append({"op": op, "id": element_id, "Revision": revision, "DeletedAt": at})
                 continue
-            raw = next(found)
+            raw = next(found[upsert[0]])
             if not raw:  # trimmed meanwhile: only possible for entries leaving the window
                 changes.append(
                     {
@@ -115,6 +118,53 @@ async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) 
                 }
             )
         out.append(FeedEntry(revision=entry.revision, time=entry.time, changes=changes))
+    return out
+
+
+async def _records(
+    client: aioredis.Redis, keys: Keys, wanted: dict[str, tuple[list[str], list[int]]]
+) -> dict[str, list[bytes | None]]:
+    """Per kind, the records of these versions (current or past; None if gone), in order:
+    one pipeline for the current ones, one more for those no longer current."""
+    kinds = list(wanted)
+    current = await _hmget(client, [(keys.alive(Kind(k)), wanted[k][0]) for k in kinds])
+    records = dict(zip(kinds, current, strict=True))
+    past = {
+        kind: [
+            i
+            for i, (record, revision) in enumerate(zip(records[kind], wanted[kind][1], strict=True))
+            if record is None or not record.startswith(b"%d\n" % revision)
+        ]
+        for kind in kinds
+    }
+    if any(past.values()):
+        lookups = [
+            (keys.versions(Kind(k)), [f"{wanted[k][0][i]}/{wanted[k][1][i]}" for i in past[k]])
+            for k in kinds
+        ]
+        for kind, found in zip(kinds, await _hmget(client, lookups), strict=True):
+            for i, record in zip(past[kind], found, strict=True):
+                records[kind][i] = record
+    return records
+
+
+async def _hmget(
+    client: aioredis.Redis, lookups: list[tuple[str, list[str]]]
+) -> list[list[bytes | None]]:
+    """Per (hash, fields), the values, in one pipeline of ``HMGET``s of ≤ 2,000 fields."""
+    async with client.pipeline(transaction=False) as pipe:
+        for key, fields in lookups:
+            for start in range(0, len(fields), _RECORDS_BATCH):
+                pipe.hmget(key, fields[start : start + _RECORDS_BATCH])
+        replies: list[Any] = await pipe.execute() if len(pipe) else []
+    out: list[list[bytes | None]] = []
+    at = 0
+    for _key, fields in lookups:
+        values: list[bytes | None] = []
+        for _start in range(0, len(fields), _RECORDS_BATCH):
+            values += replies[at]
+            at += 1
+        out.append(values)
     return out
 
 
