@@ -51,20 +51,21 @@ def script_args(
 ) -> list[Any]:
     """The ARGV of ``scripts.APPLY`` for a changeset (pure: tested without Redis)."""
     fields: list[str | bytes] = []
+    t = encoding.to_ms(changeset.time)
     for change in changeset.changes:
-        fields.extend(_change_args(change))
+        fields.extend(_change_args(change, t))
     return [
         keys.prefix,
         position.stream if position is not None else "",
         position.offset if position is not None else 0,
-        encoding.to_ms(changeset.time),
+        t,
         len(changeset.changes),
         pack_changes(fields),
     ]
 
 
-#: The changes go to the script as one MessagePack array of strings, five per change
-#: (op, id, body, source, index terms), which Redis's Lua decodes in C
+#: The changes go to the script as one MessagePack array of strings, three per change
+#: (op, id, the record of a new element: ``first_record``), which Redis's Lua decodes in C
 #: (``cmsgpack.unpack``): much cheaper for Redis than splitting a text format in Lua.
 #: ``use_bin_type=False``: bytes are packed as MessagePack strings, which Lua reads as
 #: its (binary-safe) strings.
@@ -97,6 +98,7 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
     if data.get("v") != graph.SCHEMA_VERSION:
         raise ValueError(f"unknown graph schema version {data.get('v')!r}")
     changes = data["changes"]
+    t = encoding.to_ms(float(data["time"]))
     fields: list[str | bytes] = []
     for change in changes:
         op = change["op"]
@@ -104,45 +106,55 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
             raise ValueError(f"unknown op {op!r}")
         source = change.get("source")
         src = f"{source['topic']}:{source['partition']:d}:{source['offset']:d}" if source else ""
-        terms = ""
         if op == "node.upsert":
             node = change.get("node")
             if node is None:
                 raise ValueError(f"node.upsert {change['id']} without a node")
             element_id, metadata = node["ID"], node["Metadata"]
-            body = encoding.metadata_body(metadata)
             terms = encoding.terms_text(encoding.node_terms(metadata))
+            record = first_record(t, src, terms, encoding.metadata_body(metadata))
         elif op == "edge.upsert":
             edge = change.get("edge")
             if edge is None:
                 raise ValueError(f"edge.upsert {change['id']} without an edge")
             element_id = edge["ID"]
             body = encoding.ends_body(edge["Parent"], edge["Child"], edge["Metadata"])
+            record = first_record(t, src, "", body)
         else:
-            element_id, body = change["id"], b""
-        fields += (op, element_id, body, src, terms)
+            element_id, record = change["id"], b""
+        fields += (op, element_id, record)
     return [
         keys.prefix,
         position.stream if position is not None else "",
         position.offset if position is not None else 0,
-        encoding.to_ms(float(data["time"])),
+        t,
         len(changes),
         pack_changes(fields),
     ]
 
 
-def _change_args(change: graph.Change) -> tuple[str, str, bytes, str, str]:
+def first_record(t: int, source: str, terms: str, body: bytes) -> bytes:
+    """What the script takes for an upsert at time ``t`` (ms): the record of a new element,
+    ``encoding.current_record`` of Revision 1 starting at ``t`` (the script stores it as
+    sent for a new element: no string building in Lua, which hashes every byte of every
+    string it makes)."""
+    return b"1\n%d\n\n%s\n%s\n%s" % (t, source.encode(), terms.encode(), body)
+
+
+def _change_args(change: graph.Change, t: int) -> tuple[str, str, bytes]:
     src = encoding.source_text(change.source)
     if change.op is graph.Op.NODE_UPSERT:
         if change.node is None:
             raise ValueError(f"node.upsert {change.id} without a node")
         terms = encoding.terms_text(encoding.node_terms(change.node.metadata))
-        return (change.op.value, change.node.id, encoding.node_body(change.node), src, terms)
+        body = encoding.node_body(change.node)
+        return (change.op.value, change.node.id, first_record(t, src, terms, body))
     if change.op is graph.Op.EDGE_UPSERT:
         if change.edge is None:
             raise ValueError(f"edge.upsert {change.id} without an edge")
-        return (change.op.value, change.edge.id, encoding.edge_body(change.edge), src, "")
-    return (change.op.value, change.id, b"", src, "")
+        body = encoding.edge_body(change.edge)
+        return (change.op.value, change.edge.id, first_record(t, src, "", body))
+    return (change.op.value, change.id, b"")
 
 
 class LayoutMismatch(RuntimeError):

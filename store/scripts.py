@@ -19,7 +19,10 @@ is deleted): most elements have one version and no history key.
 
 ``APPLY`` — ARGV: prefix, hwm field ('' = none), offset, time ms (an integer), count,
 and one MessagePack array of strings (``projection.unpack_changes`` reads it), per change
-``op, id, body, source, terms`` (a node's index terms, tab-separated; '' for an edge).
+``op, id, record``: for an upsert, the current record the element would have as a new
+element (``encoding.current_record`` of Revision 1 starting at the time, with the index
+terms of a node; stored as sent for a new element, the script rewrites its head
+otherwise), '' for a delete.
 Returns ``{revision, changes}``; revision -1 = a redelivered record, 0 = nothing changed.
 
 ``LOOKUP`` — ARGV: prefix, kind, t1, t0 (ms, or ``+inf`` for now), ids. For each id, the
@@ -27,12 +30,7 @@ latest version alive at some moment of [t0, t1] (t0 = t1: at one time). Returns 
 horizon and the global revision, then per id ``member, start, record, deleted at``
 ('' when absent; "deleted at" only when that version ended with a deletion by t1).
 
-``RECORDS`` — ARGV: prefix, then the wanted versions packed into one argument,
-``<kind><id>/<rev>\t`` each (kind ``n`` or ``e``; ids have no tab: 10^5 versions as 10^5
-arguments cost redis-py's command packing and Redis's argument handling more than the
-look-ups). The version records, current or not ('' if gone), in that order.
-
-The read scripts return a current version's record as stored (``encoding.parse_record``
+``LOOKUP`` returns a current version's record as stored (``encoding.parse_record``
 tells the two forms apart by their number of separators: the body has no newline).
 
 ``TRIM`` — ARGV: prefix, cutoff ms, limit. Removes at most ``limit`` versions and
@@ -73,11 +71,12 @@ local function head(rec)
   return string.sub(rec, 1, a - 1), string.sub(rec, a + 1, b - 1)
 end
 
--- an edge's body → Parent, Child (the body is ``\t<Parent>\t<Child>\t<Metadata>``)
-local function ends_of(body)
-  local a = string.find(body, '\t', 2, true)
-  local b = string.find(body, '\t', a + 1, true)
-  return string.sub(body, 2, a - 1), string.sub(body, a + 1, b - 1)
+-- an edge's body at ``i`` of ``s`` → Parent, Child (the body is
+-- ``\t<Parent>\t<Child>\t<Metadata>``)
+local function ends_of(s, i)
+  local a = string.find(s, '\t', i + 1, true)
+  local b = string.find(s, '\t', a + 1, true)
+  return string.sub(s, i + 1, a - 1), string.sub(s, a + 1, b - 1)
 end
 
 -- a < b comparing bytes (as Redis sorts zset members and Python sorts str)
@@ -140,20 +139,26 @@ local function archive(kind, id, hk, rev, cur_start, cur_start_s, rec, start, st
   end
 end
 
-local function upsert(kind, id, body, src, terms)
+-- ``new``: the record the element gets as a first version starting at t,
+-- ``1\n<t>\n\n<source>\n<terms>\n<body>``, stored as sent when that is what it is.
+local SRC_AT = #tstr + 5  -- where the source starts in ``new``
+local function upsert(kind, id, new)
   local hk = nil  -- the history zset's name, when needed (not for a new element)
   local ak = ALIVE[kind]
+  local c = string.find(new, '\n', SRC_AT, true)
+  local d = string.find(new, '\n', c + 1, true)
+  local terms = string.sub(new, c + 1, d - 1)
   local cur = redis.call('HGET', ak, id)
   -- start: a number for comparisons, start_s: its stored form (no number formatting)
   local rev, start, start_s, created, old_terms, old_body = '1', t, tstr, '', nil, nil
   if cur then
-    local r, s, c, src_was, terms_was, body_was = parse(cur)
-    if body_was == body then return end
+    local r, s, cr, src_was, terms_was, body_was = parse(cur)
+    if #body_was == #new - d and body_was == string.sub(new, d + 1) then return end
     local last_start = tonumber(s)
     if last_start > start then start, start_s = last_start, s end
-    rev, created, old_terms, old_body = tonumber(r) + 1, c, terms_was, body_was
+    rev, created, old_terms, old_body = tonumber(r) + 1, cr, terms_was, body_was
     hk = P .. kind .. 'h:' .. id
-    archive(kind, id, hk, r, last_start, s, c .. '\n' .. src_was .. '\n' .. body_was,
+    archive(kind, id, hk, r, last_start, s, cr .. '\n' .. src_was .. '\n' .. body_was,
       start, start_s, rev, false)
   elseif redis.call('SREM', DEAD[kind], id) == 1 then
     -- Deleted, with history (a dead element is in the dead set and has a history zset):
@@ -171,9 +176,13 @@ local function upsert(kind, id, body, src, terms)
     end
     if history then redis.call('ZADD', hk, start_s, rev) end
   end
-  if created == start_s then created = '' end
-  redis.call('HSET', ak, id,
-    rev .. '\n' .. start_s .. '\n' .. created .. '\n' .. src .. '\n' .. terms .. '\n' .. body)
+  if rev == '1' then
+    redis.call('HSET', ak, id, new)  -- a new element: its record is the one sent
+  else
+    if created == start_s then created = '' end
+    redis.call('HSET', ak, id,
+      rev .. '\n' .. start_s .. '\n' .. created .. '\n' .. string.sub(new, SRC_AT))
+  end
   if kind == 'n' then
     local had, has = {}, {}
     local old, new = split_terms(old_terms), split_terms(terms)
@@ -188,9 +197,9 @@ local function upsert(kind, id, body, src, terms)
   else
     -- Adjacency hashes (edge id -> ''): listpacks up to 512 members, where an insert
     -- appends (a listpack zset inserts in order, and is a skiplist beyond 128).
-    local parent, child = ends_of(body)
+    local parent, child = ends_of(new, d + 1)
     local parent_was, child_was = nil, nil
-    if old_body then parent_was, child_was = ends_of(old_body) end
+    if old_body then parent_was, child_was = ends_of(old_body, 1) end
     if parent ~= parent_was then
       if parent_was then redis.call('HDEL', P .. 'out:' .. parent_was, id) end
       redis.call('HSET', P .. 'out:' .. parent, id, '')
@@ -221,7 +230,7 @@ local function delete(kind, id)
     end
     for _, term in ipairs(split_terms(terms)) do redis.call('SREM', P .. 'ix:' .. term, id) end
   else
-    local parent, child = ends_of(body)
+    local parent, child = ends_of(body, 1)
     redis.call('HDEL', P .. 'out:' .. parent, id)
     redis.call('HDEL', P .. 'in:' .. child, id)
   end
@@ -236,13 +245,14 @@ local function delete(kind, id)
   feed[#feed + 1] = '["' .. kind .. '-",' .. cjson.encode(id) .. ',' .. r .. ',' .. start_s .. ']'
 end
 
--- The changes come as one MessagePack array of strings, five per change, decoded in C:
--- one argument instead of five per change is much cheaper to send and to parse.
+-- The changes come as one MessagePack array of strings, three per change (op, id, the
+-- record of a first version: '' for a delete), decoded in C: one argument instead of
+-- three per change is much cheaper to send and to parse.
 local f = cmsgpack.unpack(ARGV[6])
-for i = 1, 5 * n, 5 do
-  local op, id, body, src, terms = f[i], f[i + 1], f[i + 2], f[i + 3], f[i + 4]
-  if op == 'node.upsert' then upsert('n', id, body, src, terms)
-  elseif op == 'edge.upsert' then upsert('e', id, body, src, terms)
+for i = 1, 3 * n, 3 do
+  local op, id = f[i], f[i + 1]
+  if op == 'node.upsert' then upsert('n', id, f[i + 2])
+  elseif op == 'edge.upsert' then upsert('e', id, f[i + 2])
   elseif op == 'node.delete' then delete('n', id)
   elseif op == 'edge.delete' then delete('e', id)
   end
@@ -309,29 +319,6 @@ end
 return out
 """
 )
-
-RECORDS = r"""#!lua flags=no-writes
-local P = ARGV[1]
-local s = ARGV[2]
-local out = {}
-local pos = 1
-while pos <= #s do
-  local tab = string.find(s, '\t', pos, true)
-  local kind = string.sub(s, pos, pos)
-  local field = string.sub(s, pos + 1, tab - 1)
-  pos = tab + 1
-  -- Mostly the feed's latest changes: the current version, in the alive hash.
-  local slash = string.find(field, '/[^/]*$')
-  local rev = string.sub(field, slash + 1)
-  local rec = redis.call('HGET', P .. (kind == 'n' and 'nodes' or 'edges'),
-    string.sub(field, 1, slash - 1))
-  if not rec or string.sub(rec, 1, #rev + 1) ~= rev .. '\n' then
-    rec = redis.call('HGET', P .. kind .. 'v', field) or ''
-  end
-  out[#out + 1] = rec
-end
-return out
-"""
 
 TRIM = r"""
 local P = ARGV[1]

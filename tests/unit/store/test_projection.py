@@ -23,10 +23,13 @@ def test_script_args_carry_position_time_and_one_group_per_change() -> None:
         Keys("p:"), graph.ChangeSet(time=1.5, changes=changes), encoding.Position("g", 2, 9)
     )
     assert args[:5] == ["p:", "g:2", 9, 1500, 3]
+    # An upsert's record is the current record of a new element starting at the time.
+    node_body = encoding.node_body(n)
+    terms = "Name=a\tType=pod"
     assert unpack_changes(args[5]) == [
-        *[b"node.upsert", b"a", encoding.node_body(n), b"", b"Name=a\tType=pod"],
-        *[b"edge.upsert", b"e1", encoding.edge_body(e), b"", b""],
-        *[b"edge.delete", b"e1", b"", b"", b""],
+        *[b"node.upsert", b"a", encoding.current_record(1, 1500, 1500, None, terms, node_body)],
+        *[b"edge.upsert", b"e1", b"1\n1500\n\n\n\n" + encoding.edge_body(e)],
+        *[b"edge.delete", b"e1", b""],
     ]
 
 
@@ -96,7 +99,8 @@ def test_changes_are_one_messagepack_array_of_strings_of_any_length(length: int)
     changes = [graph.Change(op=graph.Op.NODE_UPSERT, id=n.id, node=n)] * 2
     blob = script_args(Keys(), graph.ChangeSet(time=0, changes=changes), None)[5]
     body = encoding.node_body(n)
-    fields = [b"node.upsert", n.id.encode(), body, b"", b"Name=" + b"x" * length]
+    record = b"1\n0\n\n\nName=" + b"x" * length + b"\n" + body
+    fields = [b"node.upsert", n.id.encode(), record]
     assert unpack_changes(blob) == fields * 2
     # MessagePack strings, never the bin type (which comes back as bytes, not str, here).
     assert all(isinstance(f, str) for f in msgpack.unpackb(blob, raw=False))
