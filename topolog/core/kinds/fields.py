@@ -9,6 +9,7 @@ the references every kind declares the same way (namespace ownership, ownerRefer
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -159,28 +160,35 @@ def namespace_owner(obj: Obj) -> list[refs.Reference]:
     ns = namespace(obj)
     if not ns:
         return []
-    return [
-        refs.ByName(
-            kind="Namespace",
-            namespace="",
-            name=ns,
-            relation=refs.Relation.OWNERSHIP,
-            declarer=refs.End.CHILD,
-        )
-    ]
+    return [_namespace_owner(ns)]
+
+
+# References are immutable, and the deriver keeps every object's: the ones many objects
+# declare (their namespace, the cluster, a pod's node and service account…) are one
+# shared object each, from bounded caches.
+@functools.lru_cache(maxsize=4096)
+def _namespace_owner(ns: str) -> refs.ByName:
+    return refs.ByName(
+        kind="Namespace",
+        namespace="",
+        name=ns,
+        relation=refs.Relation.OWNERSHIP,
+        declarer=refs.End.CHILD,
+    )
+
+
+_CLUSTER_OWNER = refs.ByName(
+    kind=refs.CLUSTER,
+    namespace="",
+    name="",
+    relation=refs.Relation.OWNERSHIP,
+    declarer=refs.End.CHILD,
+)
 
 
 def cluster_owner() -> list[refs.Reference]:
     """cluster → obj (ownership), for cluster-scoped kinds."""
-    return [
-        refs.ByName(
-            kind=refs.CLUSTER,
-            namespace="",
-            name="",
-            relation=refs.Relation.OWNERSHIP,
-            declarer=refs.End.CHILD,
-        )
-    ]
+    return [_CLUSTER_OWNER]
 
 
 def owners(obj: Obj) -> list[refs.Reference]:

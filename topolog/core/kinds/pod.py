@@ -9,6 +9,7 @@ and which ConfigMaps/Secrets its containers hold a copy of.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -223,48 +224,40 @@ def references(obj: fields.Obj) -> list[refs.Reference]:
     out: list[refs.Reference] = [*fields.namespace_owner(obj), *fields.owners(obj)]
     node_name = spec.get("nodeName")
     if isinstance(node_name, str) and node_name:
-        out.append(
-            refs.ByName(
-                kind="Node",
-                namespace="",
-                name=node_name,
-                relation=refs.Relation.NODE,
-                declarer=refs.End.CHILD,
-                dependent=refs.End.CHILD,
-            )
-        )
+        out.append(_node_ref(node_name))
     for (kind, name), required in sorted(config_references(obj).items()):
-        out.append(
-            refs.ByName(
-                kind=kind,
-                namespace=ns,
-                name=name,
-                relation=refs.Relation.POD,
-                dependent=refs.End.PARENT,
-                required=required,
-            )
-        )
+        out.append(_used_ref(kind, ns, name, required))
     for claim in claim_names(obj):
-        out.append(
-            refs.ByName(
-                kind="PersistentVolumeClaim",
-                namespace=ns,
-                name=claim,
-                relation=refs.Relation.POD,
-                dependent=refs.End.PARENT,
-            )
-        )
+        out.append(_used_ref("PersistentVolumeClaim", ns, claim, True))
     account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-    out.append(
-        refs.ByName(
-            kind="ServiceAccount",
-            namespace=ns,
-            name=str(account),
-            relation=refs.Relation.POD,
-            dependent=refs.End.PARENT,
-            # Every namespace gets "default" from the controller manager; only a named
-            # account that does not exist is a dangling reference.
-            required=account != "default",
-        )
-    )
+    # Every namespace gets "default" from the controller manager; only a named account
+    # that does not exist is a dangling reference.
+    out.append(_used_ref("ServiceAccount", ns, str(account), account != "default"))
     return out
+
+
+# References are immutable and the deriver keeps every pod's: the ones many pods declare
+# (node, service account, config) are one shared object each, from bounded caches.
+@functools.lru_cache(maxsize=4096)
+def _node_ref(node_name: str) -> refs.ByName:
+    return refs.ByName(
+        kind="Node",
+        namespace="",
+        name=node_name,
+        relation=refs.Relation.NODE,
+        declarer=refs.End.CHILD,
+        dependent=refs.End.CHILD,
+    )
+
+
+@functools.lru_cache(maxsize=16384)
+def _used_ref(kind: str, namespace: str, name: str, required: bool) -> refs.ByName:
+    """pod → what it uses (the pod depends on it)."""
+    return refs.ByName(
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        relation=refs.Relation.POD,
+        dependent=refs.End.PARENT,
+        required=required,
+    )
