@@ -16,7 +16,7 @@ state also depends on its dependencies exports ``aggregate(obj, own, deps)`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from topolog.core import status as st
@@ -80,11 +80,11 @@ class Kind:
     aggregator: Aggregator | None = None
     #: Derived by topolog (cluster, container), never watched: envelopes of it are ignored.
     derived: bool = False
+    #: The node ``Type``: the lower-case kind (one string, shared by every node of the kind).
+    type: str = field(init=False)
 
-    @property
-    def type(self) -> str:
-        """The node ``Type``: the lower-case kind."""
-        return self.kind.lower()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", self.kind.lower())
 
 
 def _kind(
