@@ -82,4 +82,8 @@ def processor_command(
     processor = processors_app.Processor(settings, bootstrap=bootstrap, options=options)
     tuning.tune_gc()
     worker = faust.Worker(processor.app, loglevel=log_level, loop=loop)
+    # faust's start-up spinner sets the root logger to DEBUG for the worker's lifetime
+    # (a handler at DEBUG drives it): every debug call of faust, aiokafka and mode then
+    # builds a LogRecord (~1 % of the worker's CPU). Without it the level is --log-level.
+    worker.spinner = None
     worker.execute_from_commandline()
