@@ -10,6 +10,9 @@ in between redelivers it, and the high-water marks in Redis make the redelivery 
 On partition assignment the consumer seeks to the offset after the Redis high-water mark
 (the beginning when Redis has none, e.g. after a flush): Redis, not the committed
 offset, says what has been applied, so a flushed Redis is rebuilt by simply running.
+The same way, a projection written by an older version in another key layout
+(``scripts.LAYOUT``) is dropped at start and rebuilt from the graph topic (the
+projection is disposable; ``replace_old_layout=False`` refuses it instead).
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from store import dump
 from store.encoding import Position
 from store.keys import Keys
-from store.projection import Projection, check_layout
+from store.projection import LayoutMismatch, Projection, check_layout
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +67,10 @@ class Projector:
         topic: str,
         group_id: str = "topolog-projector",
         batch_records: int = 500,
+        replace_old_layout: bool = True,
     ) -> None:
         self._client = client
+        self._replace_old_layout = replace_old_layout
         self._keys = keys
         self._topic = topic
         self._projection = Projection(client, keys)
@@ -81,7 +87,13 @@ class Projector:
         self._stopping = asyncio.Event()
 
     async def __aenter__(self) -> Projector:
-        await check_layout(self._client, self._keys)
+        try:
+            await check_layout(self._client, self._keys)
+        except LayoutMismatch as exc:
+            if not self._replace_old_layout:
+                raise
+            log.warning("%s. Dropping it instead: it is rebuilt from the graph topic", exc)
+            await dump.drop(self._client, self._keys)
         await self._consumer.start()
         self._started = True
         self._consumer.subscribe([self._topic], listener=_SeekToHighWaterMark(self))

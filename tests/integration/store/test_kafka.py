@@ -15,8 +15,9 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from store import cold, dump, rebuild, trimmer
+from store import cold, dump, rebuild, scripts, trimmer
 from store.keys import Keys
+from store.projection import LayoutMismatch
 from store.projector import Projector
 from store.reader import GraphReader
 from store.snapshot import Snapshot
@@ -159,6 +160,27 @@ async def test_projector_rebuilds_a_flushed_redis_by_itself(
     again = await _project_until_caught_up(client, keys, bootstrap, topic, group)
     # Committed offsets are ignored: Redis had nothing, so everything is applied again.
     assert again.progress.records - again.progress.redelivered == 60
+    assert await dump.dump(client, keys) == before
+
+
+async def test_projector_replaces_a_projection_of_an_older_layout_by_itself(
+    platform: state.Endpoints, client: aioredis.Redis
+) -> None:
+    bootstrap = platform.kafka
+    topic = await _topic(bootstrap, partitions=1)
+    await _publish(bootstrap, topic, _changesets(3, 60, time.time() - HOUR))
+    keys, group = Keys("old:"), f"g-{uuid.uuid4().hex[:6]}"
+    await _project_until_caught_up(client, keys, bootstrap, topic, group)
+    before = await dump.dump(client, keys)
+    await client.delete(keys.layout)  # as written before the layout marker (layout 1)
+    refusing = Projector(
+        client=client, keys=keys, bootstrap=bootstrap, topic=topic, replace_old_layout=False
+    )
+    with pytest.raises(LayoutMismatch, match="layout 1"):
+        await refusing.__aenter__()
+    again = await _project_until_caught_up(client, keys, bootstrap, topic, group)
+    assert again.progress.records - again.progress.redelivered == 60  # replayed from 0
+    assert await client.get(keys.layout) == scripts.LAYOUT.encode()
     assert await dump.dump(client, keys) == before
 
 
