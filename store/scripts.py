@@ -90,8 +90,8 @@ end
 """
 
 #: The version of this key layout, in ``P layout`` from the first revision on (bumped
-#: when the layout changes: 2 = adjacency hashes). ``store.projector`` refuses to write
-#: into a projection of another layout: ``topolog rebuild`` rebuilds it.
+#: when the layout changes: 2 = adjacency hashes). ``store.projector`` never writes into a
+#: projection of another layout: it drops it and rebuilds it from the graph topic.
 LAYOUT = "2"
 
 APPLY = (
