@@ -62,8 +62,9 @@ class Options:
     derive_batch: int = 8
     #: Under load batches fill without waiting; below saturation each stage waits up to
     #: this long, so it is the latency floor (0.2 s: p50 315 ms publish → graph topic;
-    #: 0.02 s: 59 ms, same CPU per envelope when saturated; docs/processors.md).
-    within: float = 0.02
+    #: 0.02 s: 59 ms; 0.001 s: churn at 1,000 envelopes/s publish → SSE p50 ~90 ms
+    #: instead of ~200-250, same CPU; docs/processors.md).
+    within: float = 0.001
     #: Partitions of the cluster topic when this app creates it (bounds derive workers).
     partitions: int = 8
     #: Changeset grouping (see ``processors.deriving``).

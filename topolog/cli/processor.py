@@ -45,7 +45,7 @@ def processor_command(
     ),
     route_batch: int = typer.Option(2000, "--route-batch", help="Resource records per batch."),
     derive_batch: int = typer.Option(8, "--derive-batch", help="Cluster batches per batch."),
-    within: float = typer.Option(0.02, "--within", help="Longest wait (s) to fill a batch."),
+    within: float = typer.Option(0.001, "--within", help="Longest wait (s) to fill a batch."),
     partitions: int = typer.Option(8, "--partitions", help="Cluster-topic partitions (new)."),
     resolution: float = typer.Option(1.0, "--resolution", help="Changeset time resolution (s)."),
     session_timeout: float = typer.Option(
