@@ -75,9 +75,7 @@ def create_app(
 
 @contextlib.asynccontextmanager
 async def _redis() -> AsyncIterator[Backend]:
-    import redis.asyncio as aioredis
-
-    from gateway.redis_backend import RedisBackend
+    from gateway.redis_backend import RedisBackend, redis_client
     from store.config import StoreSettings
     from store.keys import Keys
     from store.view import ColdSlice
@@ -102,7 +100,7 @@ async def _redis() -> AsyncIterator[Backend]:
             return await cold_history.graph_between(bootstrap, topic, t0, t1)
 
         cold = cold_slice  # type: ignore[assignment]
-    client = aioredis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     indexing: asyncio.Task[None] | None = None
     try:
         backend = RedisBackend(

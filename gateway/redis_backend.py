@@ -15,6 +15,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from gateway.settings import REDIS_SOCKET_TIMEOUT_S
 from store import feed
 from store.encoding import Version
 from store.history import FeedEntry
@@ -24,6 +25,12 @@ from store.snapshot import Element, Snapshot
 from store.view import ColdSlice, RedisTimeTravel
 
 log = logging.getLogger(__name__)
+
+
+def redis_client(redis_url: str) -> aioredis.Redis:
+    """The gateway's Redis client: its socket time-out stays above the feed's blocking
+    read (``GatewaySettings.feed_block_s``), so an idle feed is no error."""
+    return aioredis.Redis.from_url(redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT_S)
 
 
 class RedisBackend:

@@ -18,6 +18,11 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Longest wait for a Redis reply before the gateway's client gives up (redis-py's own
+#: default is 5 s in recent versions; it is set explicitly so the feed's blocking read
+#: can stay below it).
+REDIS_SOCKET_TIMEOUT_S = 10.0
+
 ALL_NAMESPACES = "*"
 
 
@@ -53,8 +58,10 @@ class GatewaySettings(BaseSettings):
     sse_ping_s: float = 15.0
     #: Concurrent streams per token (per anonymous user when no tokens are configured).
     sse_max_connections: int = 16
-    #: Seconds the live feed reader blocks waiting for new revisions.
-    feed_block_s: float = 5.0
+    #: Seconds the live feed reader blocks waiting for new revisions (an XREAD BLOCK):
+    #: below the Redis client's socket timeout (``REDIS_SOCKET_TIMEOUT_S``), or an idle
+    #: feed makes every read a time-out error and a retry pause.
+    feed_block_s: float = Field(2.0, gt=0, lt=REDIS_SOCKET_TIMEOUT_S)
     #: Seconds without any stream after which the live reader stops following the feed
     #: and drops its mirror of the graph (the next stream loads the graph first); None
     #: (the default): follow always, so every stream's Sync comes from the live mirror at
