@@ -182,31 +182,14 @@ async def first_revision(client: aioredis.Redis, keys: Keys) -> int | None:
     return parse(*head[0]).revision if head else None
 
 
-class FeedRestarted(FeedGap):
-    """The projection's revisions are behind the client's: it was dropped and rebuilt
-    (a new key layout, ``topolog rebuild``, a flushed Redis) since the client read it."""
-
-    def __init__(self, after: int, last: int) -> None:
-        LookupError.__init__(
-            self, f"the projection was rebuilt: its revision {last} is behind {after}"
-        )
-        self.after = after
-        self.first = last + 1
-
-
 async def _check_gap(client: aioredis.Redis, keys: Keys, after: int) -> None:
-    async with client.pipeline(transaction=False) as pipe:
-        pipe.xrange(keys.feed, count=1)
-        pipe.get(keys.rev)
-        head, rev = await pipe.execute()
-    first = parse(*head[0]).revision if head else None
-    last = int(rev or 0)
-    if last < after:
-        raise FeedRestarted(after, last)
+    first = await first_revision(client, keys)
     if first is not None and first > after + 1:
         raise FeedGap(after, first)
-    if first is None and last > after:
-        raise FeedGap(after, last + 1)
+    if first is None:
+        last = int(await client.get(keys.rev) or 0)
+        if last > after:
+            raise FeedGap(after, last + 1)
 
 
 async def read_after(

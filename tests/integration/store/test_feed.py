@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from store import dump, encoding, feed
+from store import encoding, feed
 from store.keys import Keys
 from store.projection import Projection
 from tests.integration.store.builders import T0, changeset, delete_node, pod, upsert_node
@@ -30,22 +30,6 @@ async def test_feed_resumes_after_the_last_revision_seen_without_gap_or_duplicat
     ]
     assert rest[0].changes[0]["Revision"] == 5
     assert rest[0].time == encoding.to_ms(T0 + 4)
-
-
-async def test_a_reader_ahead_of_a_rebuilt_projection_is_told_to_reload(
-    client: aioredis.Redis, keys: Keys
-) -> None:
-    projection = Projection(client, keys)
-    for i in range(5):
-        await projection.apply(changeset(T0 + i, upsert_node(pod("p1", "web", n=str(i)))))
-    await dump.drop(client, keys)  # as the projector does for an older layout
-    await projection.apply(changeset(T0 + 9, upsert_node(pod("p2", "db"))))
-    # A gateway that had read revision 5 would otherwise wait for revision 6 for ever.
-    with pytest.raises(feed.FeedRestarted, match="rebuilt: its revision 1 is behind 5"):
-        await feed.wait_after(client, keys, 5, block_ms=100)
-    with pytest.raises(feed.FeedGap):  # what readers already handle by reloading
-        await feed.read_after(client, keys, 5)
-    assert [e.revision for e in await feed.wait_after(client, keys, 0, block_ms=100)] == [1]
 
 
 async def test_feed_entry_carries_every_effective_change_of_the_changeset(
