@@ -3,10 +3,14 @@
 Flows in: graph records (``graph.ChangeSet`` JSON) from the graph topic.
 Flows out: ``Projection.apply_records`` writes (one atomic script per changeset, its
 arguments built straight from the record's JSON; one pipelined round trip per batch),
-then a Kafka offset commit.
+then Kafka offset commits, at most one per ``commit_interval_s`` and at stop.
 
 Delivery: at-least-once. Offsets are committed only after Redis has the batch; a crash
 in between redelivers it, and the high-water marks in Redis make the redelivery a no-op.
+The committed offsets are only advisory (lag monitoring, ``kafka-consumer-groups``): the
+projector resumes from the Redis high-water marks, so it commits on a timer rather than
+after every batch — a commit per batch put a broker round trip between every small churn
+batch and the next.
 On partition assignment the consumer seeks to the offset after the Redis high-water mark
 (the beginning when Redis has none, e.g. after a flush): Redis, not the committed
 offset, says what has been applied, so a flushed Redis is rebuilt by simply running.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -68,6 +73,7 @@ class Projector:
         group_id: str = "topolog-projector",
         batch_records: int = 500,
         replace_old_layout: bool = True,
+        commit_interval_s: float = 1.0,
     ) -> None:
         self._client = client
         self._replace_old_layout = replace_old_layout
@@ -75,6 +81,10 @@ class Projector:
         self._topic = topic
         self._projection = Projection(client, keys)
         self._batch_records = batch_records
+        self._commit_interval_s = commit_interval_s
+        #: Offsets applied to Redis but not yet committed to Kafka.
+        self._pending: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._committed_at = 0.0
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=group_id,
@@ -116,6 +126,8 @@ class Projector:
         if self._started:
             self._started = False
             with contextlib.suppress(Exception):
+                await self._commit()
+            with contextlib.suppress(Exception):
                 await self._consumer.stop()
 
     async def seek_to_applied(self, partitions: list[TopicPartition]) -> None:
@@ -133,7 +145,7 @@ class Projector:
             await self.step(timeout_ms=1000)
 
     async def step(self, *, timeout_ms: int = 1000) -> int:
-        """Fetch, apply and commit one batch; returns the number of records handled."""
+        """Fetch and apply one batch (commit when due); returns the number of records handled."""
         fetched = await self._consumer.getmany(
             timeout_ms=timeout_ms, max_records=self._batch_records
         )
@@ -156,9 +168,20 @@ class Projector:
             if applied.revision > 0:
                 self.progress.revisions += 1
                 self.progress.changes += applied.changes
-        if commits:
-            await self._consumer.commit(commits)
+        self._pending.update(commits)
+        if self._pending and time.monotonic() - self._committed_at >= self._commit_interval_s:
+            await self._commit()
         return handled
+
+    async def _commit(self) -> None:
+        """Commit the offsets applied so far (still assigned ones: a revoked partition's
+        new owner resumes from the Redis high-water mark anyway)."""
+        assigned = self._consumer.assignment()
+        pending = {tp: o for tp, o in self._pending.items() if tp in assigned}
+        self._pending.clear()
+        self._committed_at = time.monotonic()
+        if pending:
+            await self._consumer.commit(pending)
 
     async def caught_up(self) -> bool:
         """Whether every assigned partition has been applied up to its end offset."""

@@ -163,6 +163,25 @@ async def test_projector_rebuilds_a_flushed_redis_by_itself(
     assert await dump.dump(client, keys) == before
 
 
+async def test_projector_commits_what_it_applied_for_lag_monitoring(
+    platform: state.Endpoints, client: aioredis.Redis
+) -> None:
+    # Commits are on a timer (not per batch) and at stop: after a stop the group's offset
+    # is the end of what was applied, so `kafka-consumer-groups` shows no lag.
+    bootstrap = platform.kafka
+    topic = await _topic(bootstrap, partitions=1)
+    await _publish(bootstrap, topic, _changesets(4, 60, time.time() - HOUR))
+    keys, group = Keys("lag:"), f"g-{uuid.uuid4().hex[:6]}"
+    await _project_until_caught_up(client, keys, bootstrap, topic, group)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    assert {tp.partition: o.offset for tp, o in offsets.items()} == {0: 60}
+
+
 async def test_projector_replaces_a_projection_of_an_older_layout_by_itself(
     platform: state.Endpoints, client: aioredis.Redis
 ) -> None:
