@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+from collections.abc import Iterator
 
 import pytest
 
@@ -209,3 +211,43 @@ def test_a_recreated_object_or_a_non_numeric_version_is_never_stale() -> None:
     out = derivation.apply(_batch([newer, recreated, ingested]))
     assert out.deadletters == []
     assert out.applied == 3
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_a_large_batch_moves_the_state_out_of_the_collectors_walks(
+    unfrozen: None, east: list[envelope.Envelope]
+) -> None:
+    small = Derivation(freeze_after=len(east))
+    small.apply(_batch(east[:-1]))
+    assert gc.get_freeze_count() == 0  # a smaller batch (churn) leaves the collector alone
+    large = Derivation(freeze_after=len(east))
+    large.apply(_batch(east))
+    assert gc.get_freeze_count() > 0
+    assert gc.isenabled()
+    young = {id(o) for o in gc.get_objects()}
+    assert id(small._derivers["east"]._objects) not in young
+    assert id(large._derivers["east"]._objects) not in young
+
+
+def test_a_frozen_state_derives_the_same_changes(
+    unfrozen: None, east: list[envelope.Envelope]
+) -> None:
+    half = len(east) // 2
+    frozen, plain = Derivation(freeze_after=1), Derivation(freeze_after=None)
+    for part, start in ((east[:half], 0), (east[half:], half)):
+        assert frozen.apply(_batch(part, start=start)) == plain.apply(_batch(part, start=start))
+    assert frozen.snapshot("east") == plain.snapshot("east")
+
+
+def test_freezing_is_off_with_the_gc_tuning(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch, east: list[envelope.Envelope]
+) -> None:
+    monkeypatch.setenv("TOPOLOG_GC_TUNING", "0")
+    Derivation(freeze_after=1).apply(_batch(east))
+    assert gc.get_freeze_count() == 0
