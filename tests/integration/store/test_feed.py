@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
 from store import encoding, feed
-from store.keys import Keys
+from store.keys import Keys, Kind
 from store.projection import Projection
-from tests.integration.store.builders import T0, changeset, delete_node, pod, upsert_node
+from tests.integration.store.builders import (
+    T0,
+    changeset,
+    delete_node,
+    link,
+    pod,
+    upsert_edge,
+    upsert_node,
+)
+from topolog.core import graph
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +99,62 @@ async def test_resolving_in_several_script_calls_gives_the_same_entries(
         str(i) for i in range(6)
     ]
     assert all(c["Source"] is not None for e in whole for c in e.changes if "node" in c)
+
+
+async def test_the_feed_reads_the_same_entries_through_any_client(
+    client: aioredis.Redis, keys: Keys, redis_url: str
+) -> None:
+    """The pooled client's ``HMGET``s are packed by ``store.feed`` itself; a client bound
+    to one connection goes through redis-py's pipeline; ``resolve`` of parsed entries
+    (the gateway's replay) is the same again — nodes, edges, past versions, sources."""
+    projection = Projection(client, keys)
+    for i, changes in enumerate(
+        [
+            [upsert_node(pod("p1", "wéb", n="0"), 1), upsert_node(pod("p2", "db"), 2)],
+            [upsert_edge(link("p1", "p2"), 3)],
+            [upsert_node(pod("p1", "wéb", n="1"), 4), delete_node("p2", 5)],
+        ]
+    ):
+        await projection.apply(changeset(T0 + i, *changes))
+    single = aioredis.Redis.from_url(redis_url, single_connection_client=True)
+    try:
+        pooled = await feed.read_after(client, keys, 0, count=None)
+        assert await feed.read_after(single, keys, 0, count=None) == pooled
+        assert await feed.wait_after(client, keys, 0, block_ms=10) == pooled
+        unresolved = await feed.read_after(client, keys, 0, count=None, resolved=False)
+        assert await feed.resolve(client, keys, unresolved) == pooled
+    finally:
+        await single.aclose()
+    assert [[(c["op"], c["id"]) for c in e.changes] for e in pooled] == [
+        [("node.upsert", "p1"), ("node.upsert", "p2")],
+        [("edge.upsert", graph.edge_id("p1", "p2", "ownership"))],
+        [
+            ("node.upsert", "p1"),
+            ("edge.delete", graph.edge_id("p1", "p2", "ownership")),
+            ("node.delete", "p2"),
+        ],
+    ]
+    first = pooled[0].changes[0]
+    assert first["node"]["Metadata"]["K8s"]["Labels"] == {"n": "0"}  # a past version
+    assert first["node"]["Metadata"]["Name"] == "wéb"
+    assert first["Source"] == {"topic": "topolog.resources", "partition": 0, "offset": 1}
+    edge = pooled[1].changes[0]["edge"]
+    assert (edge["Parent"], edge["Child"], edge["Metadata"]) == (
+        "p1",
+        "p2",
+        {"RelationType": "ownership"},
+    )
+
+
+async def test_a_failed_read_leaves_the_client_usable(client: aioredis.Redis) -> None:
+    """An error reply to the first of several packed ``HMGET``s: the connection, with a
+    reply still unread, is not given back to the pool as it is."""
+    keys = Keys(prefix="broken:")
+    changes = orjson.dumps([["n+", "p1", 1, 0], ["e+", "e1", 1, 0]])
+    await client.xadd(keys.feed, {"t": 0, "c": changes}, id="1-0")
+    await client.set(keys.alive(Kind.NODE), "not a hash")
+    await client.hset(keys.alive(Kind.EDGE), "e1", b"1\n0\n\n\n\n\tp1\tp2\t{}")
+    with pytest.raises(aioredis.ResponseError):
+        await feed.read_after(client, keys, 0)
+    assert await client.get(keys.alive(Kind.NODE)) == b"not a hash"
+    assert await client.hget(keys.alive(Kind.EDGE), "e1") == b"1\n0\n\n\n\n\tp1\tp2\t{}"
