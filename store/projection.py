@@ -61,7 +61,29 @@ def script_args(
         t,
         len(changeset.changes),
         pack_changes(fields),
+        _PACKER.pack(batch_cuts(fields)),
     ]
+
+
+def batch_cuts(fields: Sequence[str | bytes]) -> list[int]:
+    """Where ``scripts.APPLY`` must start a new batch of upserts (change numbers, from 1):
+    at an upsert of an element already upserted in the current run of upserts (a
+    deletion ends a run anyway). Within a batch every element is distinct, so the script
+    can read all their states first and write the new ones together."""
+    cuts: list[int] = []
+    seen: set[tuple[str | bytes, str | bytes]] = set()
+    for i in range(0, len(fields), 3):
+        op = fields[i]
+        if op == "node.delete" or op == "edge.delete":
+            seen.clear()
+            continue
+        key = (op, fields[i + 1])
+        if key in seen:
+            cuts.append(i // 3 + 1)
+            seen = {key}
+        else:
+            seen.add(key)
+    return cuts
 
 
 #: The changes go to the script as one MessagePack array of strings, three per change
@@ -130,6 +152,7 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
         t,
         len(changes),
         pack_changes(fields),
+        _PACKER.pack(batch_cuts(fields)),
     ]
 
 

@@ -22,7 +22,8 @@ and one MessagePack array of strings (``projection.unpack_changes`` reads it), p
 ``op, id, record``: for an upsert, the current record the element would have as a new
 element (``encoding.current_record`` of Revision 1 starting at the time, with the index
 terms of a node; stored as sent for a new element, the script rewrites its head
-otherwise), '' for a delete.
+otherwise), '' for a delete; then the MessagePack array of ``projection.batch_cuts``
+(the change numbers where a run of upserts starts a new batch: an element comes back).
 Returns ``{revision, changes}``; revision -1 = a redelivered record, 0 = nothing changed.
 
 ``LOOKUP`` — ARGV: prefix, kind, t1, t0 (ms, or ``+inf`` for now), ids. For each id, the
@@ -114,6 +115,10 @@ local ENDS = P .. 'ends'
 local ALIVE = {n = P .. 'nodes', e = P .. 'edges'}
 local DEAD = {n = P .. 'nodes:dead', e = P .. 'edges:dead'}
 local feed = {}
+-- The changes come as one MessagePack array of strings, three per change (op, id, the
+-- record of a first version: '' for a delete), decoded in C: one argument instead of
+-- three per change is much cheaper to send and to parse.
+local f = cmsgpack.unpack(ARGV[6])
 
 -- The current version of an alive element is its field in the alive hash; its history
 -- zset exists only once it has a second member (or the element is deleted). Archiving
@@ -142,13 +147,14 @@ end
 -- ``new``: the record the element gets as a first version starting at t,
 -- ``1\n<t>\n\n<source>\n<terms>\n<body>``, stored as sent when that is what it is.
 local SRC_AT = #tstr + 5  -- where the source starts in ``new``
-local function upsert(kind, id, new)
+-- An upsert of an element that exists (``cur``: its current record) or is dead
+-- (``dead``); a new element takes ``add`` instead.
+local function upsert(kind, id, new, cur, dead)
   local hk = nil  -- the history zset's name, when needed (not for a new element)
   local ak = ALIVE[kind]
   local c = string.find(new, '\n', SRC_AT, true)
   local d = string.find(new, '\n', c + 1, true)
   local terms = string.sub(new, c + 1, d - 1)
-  local cur = redis.call('HGET', ak, id)
   -- start: a number for comparisons, start_s: its stored form (no number formatting)
   local rev, start, start_s, created, old_terms, old_body = '1', t, tstr, '', nil, nil
   if cur then
@@ -160,7 +166,8 @@ local function upsert(kind, id, new)
     hk = P .. kind .. 'h:' .. id
     archive(kind, id, hk, r, last_start, s, cr .. '\n' .. src_was .. '\n' .. body_was,
       start, start_s, rev, false)
-  elseif redis.call('SREM', DEAD[kind], id) == 1 then
+  elseif dead then
+    redis.call('SREM', DEAD[kind], id)
     -- Deleted, with history (a dead element is in the dead set and has a history zset):
     -- a new incarnation; starts never go backwards.
     hk = P .. kind .. 'h:' .. id
@@ -212,6 +219,97 @@ local function upsert(kind, id, new)
   feed[#feed + 1] = '["' .. kind .. '+",' .. cjson.encode(id) .. ',' .. rev .. ',' .. start_s .. ']'
 end
 
+-- Commands with many arguments, ``CHUNK`` at a time (``unpack`` has a stack limit, and a
+-- huge command would hold Redis as long as a script does).
+local CHUNK = 1000
+local function call_many(cmd, key, args)
+  local total = #args
+  for i = 1, total, CHUNK do
+    redis.call(cmd, key, unpack(args, i, math.min(i + CHUNK - 1, total)))
+  end
+end
+
+-- New elements of a batch, written when the batch ends: one HSET of the alive hash per
+-- kind, one SADD per index term, one HSET per adjacency hash (grouped across the
+-- batch's elements instead of one command per element and key).
+local fresh = {n = {}, e = {}}
+local ix, out, inn = {}, {}, {}
+local function group(t, k, id)
+  local g = t[k]
+  if g then g[#g + 1] = id else t[k] = {id} end
+end
+local function add(kind, id, new)
+  local a = fresh[kind]
+  a[#a + 1] = id
+  a[#a + 1] = new
+  local c = string.find(new, '\n', SRC_AT, true)
+  local d = string.find(new, '\n', c + 1, true)
+  if kind == 'n' then
+    if d > c + 1 then
+      for term in string.gmatch(string.sub(new, c + 1, d - 1), '[^\t]+') do group(ix, term, id) end
+    end
+  else
+    local parent, child = ends_of(new, d + 1)
+    local g = out[parent]
+    if g then g[#g + 1] = id; g[#g + 1] = '' else out[parent] = {id, ''} end
+    g = inn[child]
+    if g then g[#g + 1] = id; g[#g + 1] = '' else inn[child] = {id, ''} end
+  end
+  feed[#feed + 1] = '["' .. kind .. '+",' .. cjson.encode(id) .. ',1,' .. tstr .. ']'
+end
+local function flush()
+  for kind, a in pairs(fresh) do
+    if #a > 0 then call_many('HSET', ALIVE[kind], a); fresh[kind] = {} end
+  end
+  for term, ids in pairs(ix) do call_many('SADD', P .. 'ix:' .. term, ids) end
+  for parent, a in pairs(out) do call_many('HSET', P .. 'out:' .. parent, a) end
+  for child, a in pairs(inn) do call_many('HSET', P .. 'in:' .. child, a) end
+  ix, out, inn = {}, {}, {}
+end
+
+-- A batch: the upserts ``first..last`` (change numbers), of distinct elements, with no
+-- deletion among them. Their states are read up front (an upsert only writes its own
+-- element's keys and its own members of shared ones, so the reads stay valid while the
+-- batch runs); the new elements are written at its end.
+local KIND = {['node.upsert'] = 'n', ['edge.upsert'] = 'e'}
+local function batch(first, last)
+  local ids = {n = {}, e = {}}
+  for i = first, last do
+    local a = ids[KIND[f[3 * i - 2]]]
+    a[#a + 1] = f[3 * i - 1]
+  end
+  local curs, deads, pos = {}, {}, {n = 0, e = 0}
+  for kind, a in pairs(ids) do
+    if #a > 0 then
+      local got = {}
+      for i = 1, #a, CHUNK do
+        local part = redis.call('HMGET', ALIVE[kind], unpack(a, i, math.min(i + CHUNK - 1, #a)))
+        for _, v in ipairs(part) do got[#got + 1] = v end
+      end
+      curs[kind] = got
+      local absent = {}
+      for j = 1, #a do if not got[j] then absent[#absent + 1] = a[j] end end
+      local dead = {}
+      if #absent > 0 and redis.call('SCARD', DEAD[kind]) > 0 then
+        for i = 1, #absent, CHUNK do
+          local j = math.min(i + CHUNK - 1, #absent)
+          local is = redis.call('SMISMEMBER', DEAD[kind], unpack(absent, i, j))
+          for k = 1, #is do if is[k] == 1 then dead[absent[i + k - 1]] = true end end
+        end
+      end
+      deads[kind] = dead
+    end
+  end
+  for i = first, last do
+    local kind, id, new = KIND[f[3 * i - 2]], f[3 * i - 1], f[3 * i]
+    local p = pos[kind] + 1
+    pos[kind] = p
+    local cur = curs[kind][p]
+    if cur or deads[kind][id] then upsert(kind, id, new, cur, not cur) else add(kind, id, new) end
+  end
+  flush()
+end
+
 local function delete(kind, id)
   local ak = ALIVE[kind]
   local cur = redis.call('HGET', ak, id)
@@ -245,16 +343,23 @@ local function delete(kind, id)
   feed[#feed + 1] = '["' .. kind .. '-",' .. cjson.encode(id) .. ',' .. r .. ',' .. start_s .. ']'
 end
 
--- The changes come as one MessagePack array of strings, three per change (op, id, the
--- record of a first version: '' for a delete), decoded in C: one argument instead of
--- three per change is much cheaper to send and to parse.
-local f = cmsgpack.unpack(ARGV[6])
-for i = 1, 3 * n, 3 do
-  local op, id = f[i], f[i + 1]
-  if op == 'node.upsert' then upsert('n', id, f[i + 2])
-  elseif op == 'edge.upsert' then upsert('e', id, f[i + 2])
-  elseif op == 'node.delete' then delete('n', id)
-  elseif op == 'edge.delete' then delete('e', id)
+-- Runs of upserts go in batches (``batch``), cut where an element comes back
+-- (``cuts``: the change numbers that start a new batch); deletions one by one.
+local cuts = {}
+for _, i in ipairs(cmsgpack.unpack(ARGV[7])) do cuts[i] = true end
+local i = 1
+while i <= n do
+  local op = f[3 * i - 2]
+  if KIND[op] then
+    local last = i
+    while last < n and KIND[f[3 * last + 1]] and not cuts[last + 1] do last = last + 1 end
+    batch(i, last)
+    i = last + 1
+  else
+    if op == 'node.delete' then delete('n', f[3 * i - 1])
+    elseif op == 'edge.delete' then delete('e', f[3 * i - 1])
+    end
+    i = i + 1
   end
 end
 

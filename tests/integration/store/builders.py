@@ -57,9 +57,9 @@ def changeset(at: float, *changes: graph.Change) -> graph.ChangeSet:
     return graph.ChangeSet(time=at, changes=list(changes))
 
 
-def random_changesets(seed: int, count: int) -> list[graph.ChangeSet]:
-    """Random changesets over 8 node ids: same-ms and sub-ms times, clock skew,
-    recreations."""
+def random_changesets(seed: int, count: int, size: int = 4) -> list[graph.ChangeSet]:
+    """Random changesets of 1 to ``size`` changes over 8 node ids: same-ms and sub-ms
+    times, clock skew, recreations."""
     rnd = random.Random(seed)
     node_ids = [f"n{i}" for i in range(8)]
     out = []
@@ -67,7 +67,7 @@ def random_changesets(seed: int, count: int) -> list[graph.ChangeSet]:
     for _ in range(count):
         t += rnd.choice([0, 0.0004, 0.5, 1, 3, -2])  # same ms, sub-ms, and clock skew
         changes: list[graph.Change] = []
-        for _ in range(rnd.randint(1, 4)):
+        for _ in range(rnd.randint(1, size)):
             a, b = rnd.choice(node_ids), rnd.choice(node_ids)
             roll = rnd.random()
             if roll < 0.4:

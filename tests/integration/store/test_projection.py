@@ -383,6 +383,65 @@ async def test_redis_projection_equals_the_in_memory_history(
     assert entries == model.feed
 
 
+@pytest.mark.parametrize("seed", range(4))
+async def test_large_changesets_keep_the_indexes_and_adjacency_of_the_in_memory_history(
+    client: aioredis.Redis, keys: Keys, seed: int
+) -> None:
+    """Changesets of up to 24 changes over 8 nodes: the script's batches of upserts (cut
+    where an element comes back, new, changed, unchanged and recreated elements mixed,
+    deletions between them) leave the graph, the feed, the index sets and the adjacency
+    hashes of the reference semantics."""
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    model = history.History()
+    sets = random_changesets(seed, 40, size=24)
+    for offset, cs in enumerate(sets):
+        assert (await projection.apply(cs, pos(offset))).revision == model.apply(cs, pos(offset))
+    assert by_id(await reader.snapshot()) == by_id(model.at(None))
+    assert await feed.read_after(client, keys, 0, count=None) == model.feed
+    topology = model.at(None).topology()
+    expected_ix: dict[str, set[str]] = {}
+    for node in topology["Nodes"]:
+        for term in encoding.node_terms(node["Metadata"]):
+            expected_ix.setdefault(term, set()).add(node["ID"])
+    ever = {
+        term
+        for cs in sets
+        for change in cs.changes
+        if change.node is not None
+        for term in encoding.node_terms(change.node.metadata)
+    }
+    assert set(expected_ix) <= ever
+    for term in ever:
+        members = {m.decode() for m in await client.smembers(keys.index(term))}
+        assert members == expected_ix.get(term, set()), term
+    for node_id in [f"n{i}" for i in range(8)]:
+        out = {e.decode() for e in await client.hkeys(keys.out_edges(node_id))}
+        into = {e.decode() for e in await client.hkeys(keys.in_edges(node_id))}
+        assert out == {e["ID"] for e in topology["Edges"] if e["Parent"] == node_id}
+        assert into == {e["ID"] for e in topology["Edges"] if e["Child"] == node_id}
+
+
+async def test_a_changeset_larger_than_the_scripts_command_chunks(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    """2,500 new pods and their edges to one node in one changeset (beyond the script's
+    1,000 arguments per command), then all of them changed in one more."""
+    projection, reader = Projection(client, keys), GraphReader(client, keys)
+    ids = [f"p{i:04d}" for i in range(2500)]
+    first = [upsert_node(pod("hub", "hub"))]
+    first += [upsert_node(pod(i, f"name-{i}")) for i in ids]
+    first += [upsert_edge(link("hub", i)) for i in ids]
+    assert (await projection.apply(changeset(T0, *first), pos(0))).changes == 5001
+    second = [upsert_node(pod(i, f"name-{i}", state="DOWN")) for i in ids]
+    assert (await projection.apply(changeset(T0 + 1, *second), pos(1))).changes == 2500
+    assert (await reader.count(Kind.NODE)).total == 2501
+    assert sorted(await reader.nodes_by_index("State", "DOWN")) == ids
+    assert await reader.nodes_by_index("State", "UP") == ["hub"]
+    assert len((await reader.edges_of(["hub"], Direction.OUT))[0]) == 2500
+    node = await reader.node("p2499", ms(T0 + 0.5))
+    assert node is not None and node["Metadata"]["State"] == "UP"
+
+
 async def test_records_are_applied_from_their_json_and_unreadable_ones_skipped(
     client: aioredis.Redis, keys: Keys
 ) -> None:

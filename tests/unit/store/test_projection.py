@@ -7,7 +7,7 @@ import pytest
 
 from store import encoding
 from store.keys import Keys
-from store.projection import record_args, script_args, unpack_changes
+from store.projection import batch_cuts, record_args, script_args, unpack_changes
 from topolog.core import graph
 
 
@@ -111,3 +111,22 @@ def test_unpack_changes_refuses_what_is_not_an_array_of_strings() -> None:
         unpack_changes(b"\x92\xa1a\x01")  # a number among the strings
     with pytest.raises(ValueError):
         unpack_changes(b"\xa1a")  # a string, not an array
+
+
+def test_a_batch_of_upserts_is_cut_where_an_element_comes_back() -> None:
+    def fields(*changes: tuple[str, str]) -> list[str | bytes]:
+        return [x for op, element_id in changes for x in (op, element_id, "")]
+
+    nu, eu, nd, ed = "node.upsert", "edge.upsert", "node.delete", "edge.delete"
+    assert batch_cuts(fields((nu, "a"), (eu, "a"), (nu, "b"))) == []  # a node and an edge
+    assert batch_cuts(fields((nu, "a"), (nu, "b"), (nu, "a"), (nu, "b"), (nu, "a"))) == [3, 5]
+    # A deletion ends the run of upserts: what follows starts afresh.
+    assert batch_cuts(fields((nu, "a"), (nd, "a"), (nu, "a"), (ed, "x"), (eu, "x"))) == []
+    assert batch_cuts(fields((eu, "x"), (nd, "a"), (eu, "y"), (eu, "y"))) == [4]
+
+
+def test_script_args_carry_the_batch_cuts_of_their_changes() -> None:
+    n = graph.Node(id="a", metadata={"Name": "x"})
+    change = graph.Change(op=graph.Op.NODE_UPSERT, id=n.id, node=n)
+    args = script_args(Keys(), graph.ChangeSet(time=0, changes=[change] * 3), None)
+    assert msgpack.unpackb(args[6]) == [2, 3]
