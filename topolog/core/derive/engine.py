@@ -414,16 +414,17 @@ class Deriver:
     # -- named references (by key or uid) -----------------------------------------------
 
     def _register(self, node: str, ref: refs.ByName | refs.ByUid, *, add: bool) -> None:
+        key: indexes.Key | None
         if isinstance(ref, refs.ByUid):
-            target: dict[str, Any] = {"uid": ref.uid}
+            key, uid = None, ref.uid
         elif ref.kind == refs.CLUSTER:
             return
         else:
-            target = {"key": (ref.kind, ref.namespace, ref.name)}
+            key, uid = (ref.kind, ref.namespace, ref.name), ""
         if add:
-            self._index.add_referrer(node, **target)
+            self._index.add_referrer(node, key=key, uid=uid)
         else:
-            self._index.remove_referrer(node, **target)
+            self._index.remove_referrer(node, key=key, uid=uid)
 
     def _sync_named(self, rec: _Object, old: Iterable[refs.ByName | refs.ByUid]) -> None:
         old_refs, new_refs = set(old), set(rec.named)
