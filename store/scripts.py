@@ -310,6 +310,55 @@ local function batch(first, last)
   flush()
 end
 
+-- Deletions of distinct edges, in order: their records are read up front (a deletion
+-- writes only its own edge's keys and its own members of the shared ones), and the
+-- writes to shared keys are grouped (alive and versions hashes, dead set, ``ends``,
+-- adjacency). The same as ``delete`` of each in turn.
+local function delete_edges(ids)
+  local got = {}
+  for i = 1, #ids, CHUNK do
+    local part = redis.call('HMGET', ALIVE.e, unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
+    for _, v in ipairs(part) do got[#got + 1] = v end
+  end
+  local gone, versions, ends, outd, ind = {}, {}, {}, {}, {}
+  for j, id in ipairs(ids) do
+    local cur = got[j]
+    if cur then
+      local r, s, c, src, _, body = parse(cur)
+      local parent, child = ends_of(body, 1)
+      group(outd, parent, id)
+      group(ind, child, id)
+      local last_start = tonumber(s)
+      local start, start_s = t, tstr
+      if last_start > start then start, start_s = last_start, s end
+      local dr = 'd' .. r
+      versions[#versions + 1] = id .. '/' .. r
+      versions[#versions + 1] = c .. '\n' .. src .. '\n' .. body
+      local ended = 'e:' .. id .. ':'
+      ends[#ends + 1] = start_s
+      ends[#ends + 1] = ended .. r
+      ends[#ends + 1] = start_s
+      ends[#ends + 1] = ended .. dr
+      local hk = P .. 'eh:' .. id
+      if start == last_start then
+        redis.call('ZREM', hk, r)
+        redis.call('ZADD', hk, start_s, dr)
+      else
+        redis.call('ZADD', hk, s, r, start_s, dr)
+      end
+      gone[#gone + 1] = id
+      feed[#feed + 1] = '["e-",' .. cjson.encode(id) .. ',' .. r .. ',' .. start_s .. ']'
+    end
+  end
+  if #gone == 0 then return end
+  call_many('HSET', P .. 'ev', versions)
+  call_many('ZADD', ENDS, ends)
+  for parent, a in pairs(outd) do call_many('HDEL', P .. 'out:' .. parent, a) end
+  for child, a in pairs(ind) do call_many('HDEL', P .. 'in:' .. child, a) end
+  call_many('HDEL', ALIVE.e, gone)
+  call_many('SADD', DEAD.e, gone)
+end
+
 local function delete(kind, id)
   local ak = ALIVE[kind]
   local cur = redis.call('HGET', ak, id)
@@ -321,11 +370,12 @@ local function delete(kind, id)
     local edges = redis.call('HKEYS', P .. 'out:' .. id)
     for _, edge in ipairs(redis.call('HKEYS', P .. 'in:' .. id)) do edges[#edges + 1] = edge end
     if #edges > 1 then table.sort(edges, bytes_less) end
-    local last = nil
+    local distinct, last = {}, nil
     for _, edge in ipairs(edges) do
-      if edge ~= last then delete('e', edge) end  -- a self-loop is in both
+      if edge ~= last then distinct[#distinct + 1] = edge end  -- a self-loop is in both
       last = edge
     end
+    if #distinct > 0 then delete_edges(distinct) end
     for _, term in ipairs(split_terms(terms)) do redis.call('SREM', P .. 'ix:' .. term, id) end
   else
     local parent, child = ends_of(body, 1)
@@ -344,7 +394,8 @@ local function delete(kind, id)
 end
 
 -- Runs of upserts go in batches (``batch``), cut where an element comes back
--- (``cuts``: the change numbers that start a new batch); deletions one by one.
+-- (``cuts``: the change numbers that start a new batch); runs of edge deletions too
+-- (``delete_edges``); node deletions one by one.
 local cuts = {}
 for _, i in ipairs(cmsgpack.unpack(ARGV[7])) do cuts[i] = true end
 local i = 1
@@ -356,10 +407,21 @@ while i <= n do
     batch(i, last)
     i = last + 1
   else
-    if op == 'node.delete' then delete('n', f[3 * i - 1])
-    elseif op == 'edge.delete' then delete('e', f[3 * i - 1])
+    if op == 'node.delete' then
+      delete('n', f[3 * i - 1])
+      i = i + 1
+    elseif op == 'edge.delete' then  -- a run of deletions of distinct edges
+      local ids, seen = {}, {}
+      while i <= n and f[3 * i - 2] == 'edge.delete' and not seen[f[3 * i - 1]] do
+        local id = f[3 * i - 1]
+        ids[#ids + 1] = id
+        seen[id] = true
+        i = i + 1
+      end
+      delete_edges(ids)
+    else
+      i = i + 1
     end
-    i = i + 1
   end
 end
 
