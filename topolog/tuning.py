@@ -21,7 +21,7 @@ import os
 THRESHOLDS = (50_000, 20, 100)
 
 
-def tune_gc() -> None:
+def tune_gc(thresholds: tuple[int, int, int] = THRESHOLDS) -> None:
     """Freeze the objects alive now and make collections rarer (idempotent).
 
     ``TOPOLOG_GC_TUNING=0`` keeps CPython's defaults (to measure the difference).
@@ -30,4 +30,4 @@ def tune_gc() -> None:
         return
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*THRESHOLDS)
+    gc.set_threshold(*thresholds)
