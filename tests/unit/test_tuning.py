@@ -1,8 +1,11 @@
-"""Worker GC tuning: rarer collections, and a switch to measure without it."""
+"""Worker GC tuning: rarer collections, survivors frozen on a clock, a switch to measure
+without."""
 
 from __future__ import annotations
 
 import gc
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,8 +17,14 @@ from topolog import tuning
 def restored_gc() -> Iterator[None]:
     thresholds = gc.get_threshold()
     yield
+    tuning.stop_clock()
     gc.unfreeze()
     gc.set_threshold(*thresholds)
+    gc.enable()
+
+
+def _clocks() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "gc-survivors"]
 
 
 def test_tuning_makes_young_collections_rarer_and_freezes_start_up_objects(
@@ -32,8 +41,54 @@ def test_tuning_can_be_turned_off_to_measure_it(
 ) -> None:
     monkeypatch.setenv("TOPOLOG_GC_TUNING", "0")
     before = gc.get_threshold()
-    tuning.tune_gc()
+    tuning.tune_gc(freeze_survivors=True)
     assert gc.get_threshold() == before
+
+
+def test_churn_that_frees_what_it_allocates_keeps_the_young_generation_small(
+    restored_gc: None,
+) -> None:
+    tuning.tune_gc(freeze_survivors=True)
+    tuning.tune_gc(freeze_survivors=True)
+    assert len(_clocks()) == 1 and _clocks()[0].daemon  # one clock, not one per call
+    state = [{"i": i} for i in range(20_000)]
+    gc.collect()
+    gc.freeze()
+    # Replacing state allocates as much as it frees: CPython's allocation count stays
+    # under its threshold, so only the clock collects (and freezes) the new objects.
+    for step in range(100):  # every object replaced once over ~10 clock intervals
+        for i in range(step * 200, (step + 1) * 200):
+            state[i] = {"i": -i}
+        time.sleep(tuning.SURVIVORS_INTERVAL_S / 10)
+    assert gc.get_count()[0] < tuning.THRESHOLDS[0]  # CPython itself would not have run
+    # Without the clock all 20,000 would be young; with it, about the last interval's.
+    assert len(gc.get_objects(0)) < 10_000, "the young generation kept every new object"
+    assert len(gc.get_objects(1)) + len(gc.get_objects(2)) < 10_000  # survivors frozen
+
+
+def test_survivors_are_frozen_garbage_is_freed_and_nothing_runs_while_disabled(
+    restored_gc: None,
+) -> None:
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    gc.collect()
+    kept = [{"k": i} for i in range(1000)]
+    Cycle()  # unreachable at once: collected, not frozen
+    frozen = gc.get_freeze_count()
+    assert tuning.freeze_young_survivors()
+    assert gc.get_freeze_count() >= frozen + len(kept)
+    assert not any(isinstance(o, Cycle) for o in gc.get_objects())
+    gc.disable()  # e.g. while processors.deriving derives a large batch
+    assert not tuning.freeze_young_survivors()
+
+
+def test_the_clock_stops(restored_gc: None) -> None:
+    tuning.tune_gc(freeze_survivors=True)
+    assert _clocks()
+    tuning.stop_clock()
+    assert not _clocks()
 
 
 def test_the_gateway_collects_young_objects_more_rarely_than_the_other_workers(
