@@ -82,6 +82,8 @@ class RouteLoop(mode.Service):
         #: Next offset per partition whose outputs are delivered but not committed.
         self._delivered: dict[TopicPartition, int] = {}
         self._committed_at = time.monotonic()
+        #: The periodic commit, sent while the next batch is fetched and handled.
+        self._committing: asyncio.Future[None] | None = None
         super().__init__(**kwargs)
 
     @property
@@ -122,6 +124,8 @@ class RouteLoop(mode.Service):
 
     async def _run(self) -> None:
         while not self.should_stop:
+            if self._committing is not None and self._committing.done():
+                await self._committed()  # a failed commit crashes the service
             await self._fill()
             if self._count:
                 await self._handle()
@@ -163,13 +167,35 @@ class RouteLoop(mode.Service):
             await self.handler(records)
             for tp, batch in fetched.items():
                 self._delivered[tp] = batch[-1].offset + 1
-            if time.monotonic() - self._committed_at >= self.config.commit_interval:
-                await self._commit()
+            committing = self._committing
+            if committing is not None and committing.done():
+                await self._committed()  # raises what the commit raised
+            if (
+                self._committing is None
+                and time.monotonic() - self._committed_at >= self.config.commit_interval
+            ):
+                # Off the hot path: the next batch does not wait for the commit's round
+                # trip. One commit at a time (offsets are committed in order): while one
+                # is in flight, the delivered offsets wait for a later batch.
+                self._committing = asyncio.ensure_future(self._send_commit(self._take()))
 
     async def _commit(self) -> None:
-        """Commit the delivered offsets (call with the lock held)."""
+        """Commit the delivered offsets, after any commit in flight (call with the lock held)."""
+        await self._committed()
+        await self._send_commit(self._take())
+
+    async def _committed(self) -> None:
+        """Wait for the commit in flight, if any (raises what it raised)."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
+
+    def _take(self) -> dict[TopicPartition, int]:
         delivered, self._delivered = self._delivered, {}
         self._committed_at = time.monotonic()
+        return delivered
+
+    async def _send_commit(self, delivered: dict[TopicPartition, int]) -> None:
         if not delivered:
             return
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -44,6 +45,10 @@ class FakeConsumer:
         self.pause = pause
         self.commits: list[dict[TopicPartition, int]] = []
         self.committed = asyncio.Event()
+        #: Cleared: a commit waits for it (a slow broker round trip).
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.failure: Exception | None = None
 
     async def getmany(
         self, *, timeout_ms: int, max_records: int
@@ -61,6 +66,9 @@ class FakeConsumer:
         return out
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
         self.commits.append(dict(offsets))
         self.committed.set()
 
@@ -119,6 +127,7 @@ async def test_batches_keep_each_partitions_order_and_commit_after_the_handler()
     while any(consumer.left.values()):
         await loop._fill()
         await loop._handle()
+    await loop._committed()
     seen: dict[int, list[int]] = {}
     for batch in handled:
         for r in batch:
@@ -189,3 +198,48 @@ async def test_the_delivered_tail_is_committed_once_the_topic_goes_idle() -> Non
         running.cancel()
     assert sum(len(b) for b in handled) == 30
     assert consumer.commits == [{TopicPartition(TOPIC, 0): 15, TopicPartition(TOPIC, 1): 15}]
+
+
+async def test_the_next_batch_is_handled_while_the_periodic_commit_is_in_flight() -> None:
+    consumer = FakeConsumer(partitions=1, records=30, per_call=10, pause=0.0)
+    loop, handled = _loop(consumer, batch=10, within=0.01, commit_interval=0.0)
+    consumer.gate.clear()  # the broker has not answered the commit yet
+    await loop._fill()
+    await loop._handle()  # delivers offsets 0-9, starts their commit
+    await loop._fill()
+    await asyncio.wait_for(loop._handle(), timeout=1.0)  # not held up by the commit
+    assert len(handled) == 2
+    assert consumer.commits == []
+    consumer.gate.set()
+    await loop._committed()
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 10}]
+    # One commit at a time, in order: the second batch's offsets waited for a later one.
+    await loop._fill()
+    await loop._handle()
+    await loop._committed()
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 10}, {TopicPartition(TOPIC, 0): 30}]
+
+
+async def test_revocation_waits_for_the_commit_in_flight_then_commits_the_rest() -> None:
+    consumer = FakeConsumer(partitions=1, records=20, per_call=10, pause=0.0)
+    loop, _ = _loop(consumer, batch=10, within=0.01, commit_interval=0.0)
+    consumer.gate.clear()
+    await loop._fill()
+    await loop._handle()  # offsets 0-9: commit in flight
+    loop.config = dataclasses.replace(loop.config, commit_interval=3600.0)
+    await loop._fill()
+    await loop._handle()  # offsets 10-19: delivered, not committed
+    revoking = asyncio.create_task(loop._revoked([TopicPartition(TOPIC, 0)]))
+    await asyncio.sleep(0.05)
+    assert not revoking.done(), "revocation must wait for the commit in flight"
+    consumer.gate.set()
+    await revoking
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 10}, {TopicPartition(TOPIC, 0): 20}]
+
+
+async def test_a_failed_background_commit_stops_the_loop() -> None:
+    consumer = FakeConsumer(partitions=1, records=20, per_call=10, pause=0.0)
+    loop, _ = _loop(consumer, batch=10, within=0.01, commit_interval=0.0)
+    consumer.failure = RuntimeError("broker gone")
+    with pytest.raises(RuntimeError, match="broker gone"):
+        await asyncio.wait_for(loop._run(), timeout=routeloop.IDLE_POLL_S + 2)
