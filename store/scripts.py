@@ -10,7 +10,8 @@ An alive element's current version is its field in the alive hash (``nodes``/``e
 ``<Revision>\\n<start>\\n<CreatedAt>\\n<source>\\n<index terms, tab-separated>\\n<body>``,
 CreatedAt empty when it equals the start (a first version). A version that is no longer
 current (superseded, or ended by a deletion) is moved to the versions hash (``<kind>v``,
-field ``<id>/<rev>``) as ``<CreatedAt>\\n<source>\\n<body>``. The body
+field ``<id>/<rev>``) as it was (layout 2 wrote ``<CreatedAt>\\n<source>\\n<body>``
+there: readers take both forms, ``encoding.record_parts``). The body
 (``encoding.node_body``/``edge_body``) is a node's canonical ``Metadata`` JSON, or
 ``\\t<Parent>\\t<Child>\\t<Metadata JSON>`` for an edge; orjson never writes a raw
 newline, so the body is everything after the last separator.
@@ -51,8 +52,9 @@ local function split_terms(s)
   return out
 end
 
--- current record → rev, start, created, source, terms, body (numbers as strings)
-local function parse(rec)
+-- current record → rev, start, created, terms (strings), and where its body starts
+-- (the body is not copied out: Lua makes every string it creates)
+local function fields(rec)
   local a = string.find(rec, '\n', 1, true)
   local b = string.find(rec, '\n', a + 1, true)
   local c = string.find(rec, '\n', b + 1, true)
@@ -61,8 +63,7 @@ local function parse(rec)
   local start = string.sub(rec, a + 1, b - 1)
   local created = string.sub(rec, b + 1, c - 1)
   if created == '' then created = start end
-  return string.sub(rec, 1, a - 1), start, created, string.sub(rec, c + 1, d - 1),
-    string.sub(rec, d + 1, e - 1), string.sub(rec, e + 1)
+  return string.sub(rec, 1, a - 1), start, created, string.sub(rec, d + 1, e - 1), e + 1
 end
 
 -- current record → rev, start (as strings)
@@ -126,7 +127,7 @@ local f = cmsgpack.unpack(ARGV[6])
 -- unless a successor starts in the same ms (an empty interval no read can see). The
 -- successor (member ``next`` from ``start``: a version or a deletion) goes into the zset
 -- in the same ZADD; a version that would be alone there stays out (``always``: not a
--- deletion). ``rec``: the archived version's record (``<CreatedAt>\n<source>\n<body>``).
+-- deletion). ``rec``: the archived version's record (its current record, as it was).
 local function archive(kind, id, hk, rev, cur_start, cur_start_s, rec, start, start_s, next,
     always)
   redis.call('HSET', P .. kind .. 'v', id .. '/' .. rev, rec)
@@ -156,16 +157,18 @@ local function upsert(kind, id, new, cur, dead)
   local d = string.find(new, '\n', c + 1, true)
   local terms = string.sub(new, c + 1, d - 1)
   -- start: a number for comparisons, start_s: its stored form (no number formatting)
-  local rev, start, start_s, created, old_terms, old_body = '1', t, tstr, '', nil, nil
+  local rev, start, start_s, created, old_terms, old_at = '1', t, tstr, '', nil, nil
   if cur then
-    local r, s, cr, src_was, terms_was, body_was = parse(cur)
-    if #body_was == #new - d and body_was == string.sub(new, d + 1) then return end
+    local r, s, cr, terms_was, at = fields(cur)
+    -- Unchanged: the same body (found where the current one starts, and as long).
+    if #cur - at == #new - d - 1 and string.find(cur, string.sub(new, d + 1), at, true) == at then
+      return
+    end
     local last_start = tonumber(s)
     if last_start > start then start, start_s = last_start, s end
-    rev, created, old_terms, old_body = tonumber(r) + 1, cr, terms_was, body_was
+    rev, created, old_terms, old_at = tonumber(r) + 1, cr, terms_was, at
     hk = P .. kind .. 'h:' .. id
-    archive(kind, id, hk, r, last_start, s, cr .. '\n' .. src_was .. '\n' .. body_was,
-      start, start_s, rev, false)
+    archive(kind, id, hk, r, last_start, s, cur, start, start_s, rev, false)
   elseif dead then
     redis.call('SREM', DEAD[kind], id)
     -- Deleted, with history (a dead element is in the dead set and has a history zset):
@@ -206,7 +209,7 @@ local function upsert(kind, id, new, cur, dead)
     -- appends (a listpack zset inserts in order, and is a skiplist beyond 128).
     local parent, child = ends_of(new, d + 1)
     local parent_was, child_was = nil, nil
-    if old_body then parent_was, child_was = ends_of(old_body, 1) end
+    if old_at then parent_was, child_was = ends_of(cur, old_at) end
     if parent ~= parent_was then
       if parent_was then redis.call('HDEL', P .. 'out:' .. parent_was, id) end
       redis.call('HSET', P .. 'out:' .. parent, id, '')
@@ -324,8 +327,8 @@ local function delete_edges(ids)
   for j, id in ipairs(ids) do
     local cur = got[j]
     if cur then
-      local r, s, c, src, _, body = parse(cur)
-      local parent, child = ends_of(body, 1)
+      local r, s, _, _, at = fields(cur)
+      local parent, child = ends_of(cur, at)
       group(outd, parent, id)
       group(ind, child, id)
       local last_start = tonumber(s)
@@ -333,7 +336,7 @@ local function delete_edges(ids)
       if last_start > start then start, start_s = last_start, s end
       local dr = 'd' .. r
       versions[#versions + 1] = id .. '/' .. r
-      versions[#versions + 1] = c .. '\n' .. src .. '\n' .. body
+      versions[#versions + 1] = cur
       local ended = 'e:' .. id .. ':'
       ends[#ends + 1] = start_s
       ends[#ends + 1] = ended .. r
@@ -363,7 +366,7 @@ local function delete(kind, id)
   local ak = ALIVE[kind]
   local cur = redis.call('HGET', ak, id)
   if not cur then return end
-  local r, s, c, src, terms, body = parse(cur)
+  local r, s, _, terms, at = fields(cur)
   if kind == 'n' then
     -- A node takes its edges with it (as in Skydive): no edge outlives its node.
     -- In byte order (Lua's ``<`` on strings follows the server's locale).
@@ -378,7 +381,7 @@ local function delete(kind, id)
     if #distinct > 0 then delete_edges(distinct) end
     for _, term in ipairs(split_terms(terms)) do redis.call('SREM', P .. 'ix:' .. term, id) end
   else
-    local parent, child = ends_of(body, 1)
+    local parent, child = ends_of(cur, at)
     redis.call('HDEL', P .. 'out:' .. parent, id)
     redis.call('HDEL', P .. 'in:' .. child, id)
   end
@@ -386,8 +389,7 @@ local function delete(kind, id)
   local last_start = tonumber(s)
   local start, start_s = t, tstr
   if last_start > start then start, start_s = last_start, s end
-  archive(kind, id, hk, r, last_start, s, c .. '\n' .. src .. '\n' .. body, start, start_s,
-    'd' .. r, true)
+  archive(kind, id, hk, r, last_start, s, cur, start, start_s, 'd' .. r, true)
   redis.call('HDEL', ak, id)
   redis.call('SADD', DEAD[kind], id)
   feed[#feed + 1] = '["' .. kind .. '-",' .. cjson.encode(id) .. ',' .. r .. ',' .. start_s .. ']'

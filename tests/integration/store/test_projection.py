@@ -267,8 +267,9 @@ async def test_versions_in_the_same_millisecond_keep_only_the_last(
 async def test_an_element_gets_a_history_zset_with_its_second_version(
     client: aioredis.Redis, keys: Keys
 ) -> None:
-    """One version: only the alive hash holds it. The second moves the first into the
-    versions hash and both into a history zset; reads and the feed see every version."""
+    """One version: only the alive hash holds it. The second moves the first (its record
+    as it was) into the versions hash and both into a history zset; reads and the feed
+    see every version."""
     projection, reader = Projection(client, keys), GraphReader(client, keys)
     history_key = keys.history(Kind.NODE, "p1")
     await projection.apply(changeset(T0, upsert_node(pod("p1", "web"), 1)), pos(0))
@@ -292,7 +293,7 @@ async def test_an_element_gets_a_history_zset_with_its_second_version(
         (b"2", ms(T0 + 10)),
     ]
     assert await client.hgetall(keys.versions(Kind.NODE)) == {
-        b"p1/1": encoding.record(ms(T0), src(1), body)
+        b"p1/1": encoding.current_record(1, ms(T0), ms(T0), src(1), terms, body)
     }
     states = {}
     for s in (-1, 0, 5, 10, 15):
