@@ -122,6 +122,10 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
     changes = data["changes"]
     t = encoding.to_ms(float(data["time"]))
     fields: list[str | bytes] = []
+    # batch_cuts, inline (the projector's hot path): the upserts of the current batch
+    cuts: list[int] = []
+    nodes: set[str] = set()
+    edges: set[str] = set()
     for change in changes:
         op = change["op"]
         if op not in _OPS:
@@ -133,6 +137,11 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
             if node is None:
                 raise ValueError(f"node.upsert {change['id']} without a node")
             element_id, metadata = node["ID"], node["Metadata"]
+            if element_id in nodes:
+                cuts.append(len(fields) // 3 + 1)
+                nodes.clear()
+                edges.clear()
+            nodes.add(element_id)
             terms = encoding.terms_text(encoding.node_terms(metadata))
             record = first_record(t, src, terms, encoding.metadata_body(metadata))
         elif op == "edge.upsert":
@@ -140,10 +149,17 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
             if edge is None:
                 raise ValueError(f"edge.upsert {change['id']} without an edge")
             element_id = edge["ID"]
+            if element_id in edges:
+                cuts.append(len(fields) // 3 + 1)
+                nodes.clear()
+                edges.clear()
+            edges.add(element_id)
             body = encoding.ends_body(edge["Parent"], edge["Child"], edge["Metadata"])
             record = first_record(t, src, "", body)
         else:
             element_id, record = change["id"], b""
+            nodes.clear()
+            edges.clear()
         fields += (op, element_id, record)
     return [
         keys.prefix,
@@ -152,7 +168,7 @@ def record_args(keys: Keys, raw: bytes, position: encoding.Position | None) -> l
         t,
         len(changes),
         pack_changes(fields),
-        _PACKER.pack(batch_cuts(fields)),
+        _PACKER.pack(cuts),
     ]
 
 

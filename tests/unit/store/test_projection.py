@@ -65,6 +65,18 @@ def _changesets() -> list[graph.ChangeSet]:
             ],
         ),
         graph.ChangeSet(time=5, changes=[]),
+        graph.ChangeSet(  # elements that come back: batch cuts
+            time=6,
+            changes=[
+                graph.Change(op=graph.Op.NODE_UPSERT, id=pod.id, node=pod),
+                graph.Change(op=graph.Op.EDGE_UPSERT, id=edge.id, edge=edge),
+                graph.Change(op=graph.Op.NODE_UPSERT, id=pod.id, node=pod),
+                graph.Change(op=graph.Op.EDGE_UPSERT, id=edge.id, edge=edge),
+                graph.Change(op=graph.Op.EDGE_DELETE, id="e1"),
+                graph.Change(op=graph.Op.EDGE_UPSERT, id=edge.id, edge=edge),
+                graph.Change(op=graph.Op.EDGE_UPSERT, id=edge.id, edge=edge),
+            ],
+        ),
     ]
 
 
