@@ -89,20 +89,3 @@ def test_the_clock_stops(restored_gc: None) -> None:
     assert _clocks()
     tuning.stop_clock()
     assert not _clocks()
-
-
-def test_the_gateway_collects_young_objects_more_rarely_than_the_other_workers(
-    restored_gc: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A feed read's resolved entries are alive together: the gateway's young collections
-    must not walk them every 50,000 allocations."""
-    import uvicorn
-
-    from topolog.cli import gateway
-
-    served: list[object] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_options: served.append(app))
-    gateway.gateway_command(host=None, port=None, log_level="warning")
-    assert served
-    assert gc.get_threshold() == (gateway.GATEWAY_YOUNG_GC, *tuning.THRESHOLDS[1:])
-    assert tuning.THRESHOLDS[0] < gateway.GATEWAY_YOUNG_GC

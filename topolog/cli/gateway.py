@@ -11,9 +11,6 @@ import typer
 
 from topolog import tuning
 
-#: Allocations between young collections in the gateway (``tuning.THRESHOLDS``: 50,000).
-GATEWAY_YOUNG_GC = 500_000
-
 
 def register(app: typer.Typer) -> None:
     app.command("gateway")(gateway_command)
@@ -34,9 +31,5 @@ def gateway_command(
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     conf = settings.model_copy(update=updates)
     app = create_app(conf)
-    # The hub's mirror is a large long-lived object graph, and a feed read's resolved
-    # entries (up to 10^5 changes) are alive together: young collections every 50,000
-    # allocations walked them all, ~30 % of the gateway's CPU following a sync
-    # (docs/api.md, "What following the feed costs").
-    tuning.tune_gc((GATEWAY_YOUNG_GC, *tuning.THRESHOLDS[1:]))
+    tuning.tune_gc()  # the hub's mirror is a large long-lived object graph
     uvicorn.run(app, host=conf.host, port=conf.port, log_level=log_level)
