@@ -12,6 +12,7 @@ after the high-water marks the rebuild left.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -37,11 +38,15 @@ async def rebuild(
     topic: str,
     window_ms: int,
     now: int,
+    until: Mapping[int, int] | None = None,
 ) -> Rebuilt:
+    """Drop the projection under ``keys`` and replay ``topic`` into it, up to its current
+    end (or ``until``: partition → first offset not to apply), then trim at
+    ``now - window_ms``."""
     dropped = await dump.drop(client, keys)
     projection = Projection(client, keys)
     records = revisions = 0
-    async for batch in replay.replay(bootstrap, topic):
+    async for batch in replay.replay(bootstrap, topic, until=until):
         for applied in await projection.apply_many(batch):
             records += 1
             revisions += applied.revision > 0

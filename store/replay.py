@@ -2,13 +2,14 @@
 
 Flows in: a Kafka bootstrap and the graph topic. Flows out: batches of
 ``(ChangeSet, Position)`` in per-partition offset order, ending at the end offsets seen
-when the replay started. No consumer group: replays never move the projector's offsets.
+when the replay started (or earlier, at ``until``: partition → first offset not to
+replay). No consumer group: replays never move the projector's offsets.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -45,7 +46,13 @@ async def partitions(bootstrap: str, topic: str) -> list[int]:
     )
 
 
-async def replay(bootstrap: str, topic: str, *, max_records: int = 2000) -> AsyncIterator[Batch]:
+async def replay(
+    bootstrap: str,
+    topic: str,
+    *,
+    max_records: int = 2000,
+    until: Mapping[int, int] | None = None,
+) -> AsyncIterator[Batch]:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
     )
@@ -57,6 +64,8 @@ async def replay(bootstrap: str, topic: str, *, max_records: int = 2000) -> Asyn
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
+        if until is not None:
+            ends = {tp: min(end, until.get(tp.partition, 0)) for tp, end in ends.items()}
         remaining = {tp for tp in tps if ends[tp] > await consumer.position(tp)}
         while remaining:
             fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=max_records)

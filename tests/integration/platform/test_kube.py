@@ -103,13 +103,16 @@ def test_deployment_yields_replicaset_and_running_pods(
 def test_claim_binds_to_matching_volume(api: client.ApiClient, namespace: str) -> None:
     core = client.CoreV1Api(api)
     pv_name = f"{namespace}-pv"
+    # A class of the test's own: the platform is shared, and another test's Available
+    # volume of class "manual" (the demo's task-pv-volume) would match the claim too.
+    storage_class = f"{namespace}-manual"
     core.create_persistent_volume(
         {
             "metadata": {"name": pv_name},
             "spec": {
                 "capacity": {"storage": "1Gi"},
                 "accessModes": ["ReadWriteOnce"],
-                "storageClassName": "manual",
+                "storageClassName": storage_class,
                 "hostPath": {"path": "/mnt/data"},
             },
         }
@@ -121,7 +124,7 @@ def test_claim_binds_to_matching_volume(api: client.ApiClient, namespace: str) -
                 "metadata": {"name": "claim"},
                 "spec": {
                     "accessModes": ["ReadWriteOnce"],
-                    "storageClassName": "manual",
+                    "storageClassName": storage_class,
                     "resources": {"requests": {"storage": "1Gi"}},
                 },
             },
