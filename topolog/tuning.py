@@ -3,8 +3,9 @@
 Flows in: nothing (called once at a worker's start, after its imports).
 Flows out: CPython's cyclic garbage collector set for a process that holds a large,
 long-lived object graph (the ``Deriver``'s state: ~10 Python objects per graph element);
-for the processor, a daemon thread that moves what survives a young collection out of
-every future collection.
+for the processor and the gateway, a daemon thread that moves what survives a young
+collection out of every future collection (the gateway's also collects what it froze
+now and then).
 
 Why: with the default thresholds (700, 10, 10) a young collection runs every 700
 allocations and walks every container allocated since; deriving allocates a dozen
@@ -25,9 +26,22 @@ the young generation every ``SURVIVORS_INTERVAL_S`` and freezes what survived: a
 walks a tenth of a second of new objects (~8 ms at most, in-process, while deriving
 flat out), and no survivor is walked again by a middle or full collection (less GC CPU
 in a sync). The cost: cyclic garbage that is still referenced at a freeze and dies
-later is never collected. The processor makes next to none (its young collections in
-a churn found 0 unreachable objects among ~1M); the projector and gateway do, so they
-keep the thresholds only. It does nothing while the collector is disabled
+later is not collected by any young collection. The processor makes next to none (its
+young collections in a churn found 0 unreachable objects among ~1M). The gateway's
+mirror has the processor's problem (a churn replaces it piece by piece: one young
+collection a minute walked ~250k objects, 264-344 ms of CPU, while every stream
+waited), but the gateway makes cyclic garbage: each SSE stream or request leaves ~200
+objects in cycles (asyncio, starlette, exceptions), and a stream open at a freeze leaves
+them frozen — ~60-80 per stream. So the gateway's clock also reclaims (``reclaim``): once
+what it froze since the last reclaim exceeds ``RECLAIM_GROWTH`` of what was frozen then,
+and at most every ``RECLAIM_INTERVAL_S``, it unfreezes everything, runs a full
+collection and freezes again — CPython's own rule for its oldest generation (a full
+collection when the objects moved into it since the last one exceed a quarter of it),
+with a floor on the interval so that a sync's growing mirror costs one walk, not one
+per quarter. In a steady churn the mirror's replacements count too, so that is one
+full collection every 10 minutes (a pause of the whole heap's size) instead of a young
+one walking a minute of replacements every minute or so. The projector keeps
+the thresholds only. The clock does nothing while the collector is disabled
 (``processors.deriving`` disables it while it derives a large batch).
 """
 
@@ -36,6 +50,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import time
 
 #: (generation 0, 1, 2) thresholds; measured in docs/benchmarks.md ("GC thresholds").
 THRESHOLDS = (50_000, 20, 100)
@@ -43,15 +58,25 @@ THRESHOLDS = (50_000, 20, 100)
 #: Seconds between two young collections whose survivors are frozen (module doc).
 SURVIVORS_INTERVAL_S = 0.1
 
+#: With ``reclaim``: a full collection of the frozen objects once they have grown by this
+#: share since the last one (CPython's rule for its oldest generation: a quarter)...
+RECLAIM_GROWTH = 0.25
+#: ...and at least this many seconds after the last one.
+RECLAIM_INTERVAL_S = 600.0
+
 _clock: threading.Thread | None = None
 _stopping = threading.Event()
 
 
 def tune_gc(
-    thresholds: tuple[int, int, int] = THRESHOLDS, *, freeze_survivors: bool = False
+    thresholds: tuple[int, int, int] = THRESHOLDS,
+    *,
+    freeze_survivors: bool = False,
+    reclaim: bool = False,
 ) -> None:
     """Freeze the objects alive now and make collections rarer; with
-    ``freeze_survivors``, also start freezing young survivors on a clock (idempotent).
+    ``freeze_survivors``, also start freezing young survivors on a clock, which with
+    ``reclaim`` also collects the frozen objects now and then (idempotent; module doc).
 
     ``TOPOLOG_GC_TUNING=0`` keeps CPython's defaults (to measure the difference).
     """
@@ -63,7 +88,10 @@ def tune_gc(
     gc.set_threshold(*thresholds)
     if freeze_survivors and _clock is None:
         _clock = threading.Thread(
-            target=_on_a_clock, args=(SURVIVORS_INTERVAL_S,), name="gc-survivors", daemon=True
+            target=_on_a_clock,
+            args=(SURVIVORS_INTERVAL_S, reclaim),
+            name="gc-survivors",
+            daemon=True,
         )
         _clock.start()
 
@@ -78,6 +106,54 @@ def freeze_young_survivors() -> bool:
     return True
 
 
+class Reclaimer:
+    """Freezes young survivors and decides when the frozen objects are collected
+    (``reclaim`` in the module doc). It counts what it froze since the last reclaim, as
+    CPython counts what it moved into its oldest generation: counting the frozen objects
+    themselves walks all of them (~10 ms at 400k, too slow for every tick)."""
+
+    def __init__(self, *, growth: float | None = None, interval_s: float | None = None) -> None:
+        self._growth = RECLAIM_GROWTH if growth is None else growth
+        self._interval_s = RECLAIM_INTERVAL_S if interval_s is None else interval_s
+        self._frozen = gc.get_freeze_count()
+        self._added = 0
+        self._at = time.monotonic()
+
+    def freeze_young_survivors(self) -> bool:
+        """``freeze_young_survivors()``, counting the survivors frozen."""
+        if not gc.isenabled():
+            return False
+        gc.collect(0)
+        self._added += len(gc.get_objects(1)) + len(gc.get_objects(2))
+        gc.freeze()
+        return True
+
+    def due(self) -> bool:
+        return (
+            self._added > self._frozen * self._growth
+            and time.monotonic() - self._at >= self._interval_s
+        )
+
+    def reclaim(self) -> int:
+        """Collect every object, the frozen ones included, and freeze the survivors
+        again; nothing while the collector is disabled. Returns what was collected."""
+        if not gc.isenabled():
+            return 0
+        gc.unfreeze()
+        found = gc.collect()
+        gc.freeze()
+        self._frozen = gc.get_freeze_count()
+        self._added = 0
+        self._at = time.monotonic()
+        return found
+
+    def tick(self) -> None:
+        if self.due():
+            self.reclaim()
+        else:
+            self.freeze_young_survivors()
+
+
 def stop_clock() -> None:
     """Stop freezing survivors (tests: the clock would freeze another test's garbage)."""
     global _clock
@@ -88,6 +164,10 @@ def stop_clock() -> None:
         _stopping.clear()
 
 
-def _on_a_clock(interval: float) -> None:
+def _on_a_clock(interval: float, reclaim: bool) -> None:
+    reclaimer = Reclaimer() if reclaim else None
     while not _stopping.wait(interval):
-        freeze_young_survivors()
+        if reclaimer is not None:
+            reclaimer.tick()
+        else:
+            freeze_young_survivors()

@@ -31,5 +31,9 @@ def gateway_command(
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     conf = settings.model_copy(update=updates)
     app = create_app(conf)
-    tuning.tune_gc()  # the hub's mirror is a large long-lived object graph
+    # The hub's mirror is a large long-lived object graph that a churn replaces piece by
+    # piece: without the clock one young collection a minute walked all of it, a pause
+    # every stream waited for; streams and requests leave cyclic garbage, which the
+    # clock reclaims now and then (topolog.tuning).
+    tuning.tune_gc(freeze_survivors=True, reclaim=True)
     uvicorn.run(app, host=conf.host, port=conf.port, log_level=log_level)
