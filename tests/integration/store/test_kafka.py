@@ -21,6 +21,7 @@ from store.projection import LayoutMismatch
 from store.projector import Projector
 from store.reader import GraphReader
 from store.snapshot import Snapshot
+from tests.integration.processors.harness import committed
 from tests.integration.store.builders import (
     changeset,
     delete_edge,
@@ -211,13 +212,8 @@ async def test_projector_commits_what_it_applied_for_lag_monitoring(
     await _publish(bootstrap, topic, _changesets(4, 60, time.time() - HOUR))
     keys, group = Keys("lag:"), f"g-{uuid.uuid4().hex[:6]}"
     await _project_until_caught_up(client, keys, bootstrap, topic, group)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    assert {tp.partition: o.offset for tp, o in offsets.items()} == {0: 60}
+    offsets = await committed(bootstrap, group)
+    assert {tp.partition: offset for tp, offset in offsets.items()} == {0: 60}
 
 
 async def test_projector_replaces_a_projection_of_an_older_layout_by_itself(
