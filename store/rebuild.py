@@ -41,7 +41,8 @@ async def rebuild(
     until: Mapping[int, int] | None = None,
 ) -> Rebuilt:
     """Drop the projection under ``keys`` and replay ``topic`` into it, up to its current
-    end (or ``until``: partition → first offset not to apply), then trim at
+    end (or ``until``: partition → first offset not to apply, nothing of a partition it
+    leaves out; e.g. ``applied_ends`` of another projection), then trim at
     ``now - window_ms``."""
     dropped = await dump.drop(client, keys)
     projection = Projection(client, keys)
@@ -52,3 +53,16 @@ async def rebuild(
             revisions += applied.revision > 0
     trimmed = await trimmer.trim(client, keys, cutoff=now - window_ms)
     return Rebuilt(dropped=dropped, records=records, revisions=revisions, trimmed=trimmed.history)
+
+
+async def applied_ends(client: aioredis.Redis, keys: Keys, topic: str) -> dict[int, int]:
+    """Per partition of ``topic``, the first offset the projection under ``keys`` has not
+    applied: its high-water mark (``encoding.Position.stream`` → last applied offset)
+    plus one. A rebuild ``until`` these equals that projection."""
+    ends: dict[int, int] = {}
+    for stream, offset in (await client.hgetall(keys.hwm)).items():
+        text = stream.decode() if isinstance(stream, bytes) else stream
+        name, _, partition = text.rpartition(":")
+        if name == topic:
+            ends[int(partition)] = int(offset) + 1
+    return ends

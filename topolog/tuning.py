@@ -99,11 +99,18 @@ def tune_gc(
 def freeze_young_survivors() -> bool:
     """Collect the young generation and freeze what survived; nothing while the
     collector is disabled. Returns whether it ran."""
+    return _freeze_young(counted=False) is not None
+
+
+def _freeze_young(*, counted: bool) -> int | None:
+    """``freeze_young_survivors``; returns how many survivors it froze (0 unless
+    ``counted``), None while the collector is disabled."""
     if not gc.isenabled():
-        return False
+        return None
     gc.collect(0)
+    survivors = len(gc.get_objects(1)) + len(gc.get_objects(2)) if counted else 0
     gc.freeze()
-    return True
+    return survivors
 
 
 class Reclaimer:
@@ -121,11 +128,10 @@ class Reclaimer:
 
     def freeze_young_survivors(self) -> bool:
         """``freeze_young_survivors()``, counting the survivors frozen."""
-        if not gc.isenabled():
+        survivors = _freeze_young(counted=True)
+        if survivors is None:
             return False
-        gc.collect(0)
-        self._added += len(gc.get_objects(1)) + len(gc.get_objects(2))
-        gc.freeze()
+        self._added += survivors
         return True
 
     def due(self) -> bool:

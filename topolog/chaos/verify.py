@@ -241,7 +241,7 @@ async def history_vs_log(
     want: dict[str, Any] = {}
     got: dict[str, Any] = {}
     for _ in range(attempts):
-        marks = await client.hgetall(live.hwm)
+        ends = await rebuild.applied_ends(client, live, topic)
         try:
             await rebuild.rebuild(
                 client,
@@ -250,13 +250,13 @@ async def history_vs_log(
                 topic=topic,
                 window_ms=window_ms,
                 now=now,
-                until=_replay_ends(marks, topic),
+                until=ends,
             )
             want = await dump.dump(client, scratch)
             got = await dump.dump(client, live)
         finally:
             await dump.drop(client, scratch)
-        if got.get("hwm", {}) == marks:
+        if await rebuild.applied_ends(client, live, topic) == ends:
             break
     diff = Diff()
     for key in sorted(set(want) | set(got)):
@@ -269,18 +269,6 @@ async def history_vs_log(
         else:
             _compare_values(diff, key, want[key], got[key])
     return diff
-
-
-def _replay_ends(marks: Mapping[bytes | str, bytes | str], topic: str) -> dict[int, int]:
-    """High-water marks (``<topic>:<partition>`` → last applied offset) as the first
-    offset per partition of ``topic`` that a replay should not apply."""
-    ends: dict[int, int] = {}
-    for stream, offset in marks.items():
-        text = stream.decode() if isinstance(stream, bytes) else stream
-        name, _, partition = text.rpartition(":")
-        if name == topic:
-            ends[int(partition)] = int(offset) + 1
-    return ends
 
 
 def _as_mapping(value: Any) -> dict[Any, Any] | None:

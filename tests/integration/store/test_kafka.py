@@ -173,7 +173,7 @@ async def test_rebuild_until_a_projection_marks_equals_that_projection(
         topic=topic,
         window_ms=WINDOW_MS,
         now=now_ms,
-        until={0: 50},
+        until=await rebuild.applied_ends(client, live, topic),
     )
     assert done.records == 50
     rebuilt_at_50 = await dump.dump(client, rebuilt)
