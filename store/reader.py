@@ -78,6 +78,7 @@ class GraphReader:
         self._keys = keys
         self._lookup = client.register_script(scripts.LOOKUP)
         self._count = client.register_script(_COUNT)
+        self._neighbours = client.register_script(scripts.NEIGHBOURS)
 
     @property
     def keys(self) -> Keys:
@@ -181,6 +182,38 @@ class GraphReader:
                 ids.extend(m for m in _strs(members) if m not in ids)
             out.append(ids)
         return out
+
+    async def neighbours(
+        self, node_ids: Sequence[str], direction: Direction = Direction.BOTH
+    ) -> tuple[list[list[str]], dict[str, Element]]:
+        """One walk step of the live graph in one atomic call: per node id (same order),
+        the other end of each of its edges in ``edges_of`` order (an edge without a
+        record skipped), and the alive neighbour nodes by id — what ``edges_of``, then
+        ``edges``, then ``nodes`` give in three round trips."""
+        sides = {Direction.OUT: "out", Direction.IN: "in", Direction.BOTH: "both"}
+        raw: Any = await self._neighbours(args=[self._keys.prefix, sides[direction], *node_ids])
+        at = 1
+        per_node: list[list[str]] = []
+        for _ in node_ids:
+            pairs: list[tuple[str, str]] = []
+            for _side in range(2 if direction is Direction.BOTH else 1):
+                count = int(raw[at])
+                side = [
+                    (raw[j].decode(), raw[j + 1].decode())
+                    for j in range(at + 1, at + 1 + 2 * count, 2)
+                ]
+                at += 1 + 2 * count
+                seen = {edge for edge, _ in pairs}
+                pairs.extend(sorted(p for p in side if p[0] not in seen))
+            per_node.append([other for _, other in pairs if other])
+        found: dict[str, Element] = {}
+        for j in range(at + 1, at + 1 + 2 * int(raw[at]), 2):
+            node_id, record = raw[j].decode(), raw[j + 1]
+            revision, start = record.split(b"\n", 2)[:2]
+            found[node_id] = encoding.parse_record(
+                node_id, int(revision), int(start), record
+            ).element()
+        return per_node, found
 
     # --- counts ------------------------------------------------------------------------
     async def count(self, kind: Kind, among: Sequence[str] = ()) -> Count:

@@ -35,6 +35,12 @@ horizon and the global revision, then per id ``member, start, record, deleted at
 ``LOOKUP`` returns a current version's record as stored (``encoding.parse_record``
 tells the two forms apart by their number of separators: the body has no newline).
 
+``NEIGHBOURS`` — ARGV: prefix, direction (``out``, ``in`` or ``both``), node ids. One
+walk step of the live graph in one call: per node id, for each side asked (out, then
+in), the number of alive edges on that side and per edge ``edge id, other end's id``
+('' when the edge's record is missing); then the number of distinct other ends alive and
+per one ``id, current record``. Returns ``{revision, ...}``.
+
 ``TRIM`` — ARGV: prefix, cutoff ms, limit. Removes at most ``limit`` versions and
 deletions that ended before the cutoff, and feed entries older than it; an alive element
 left with its current version alone loses its history zset. Returns
@@ -552,3 +558,59 @@ if feed_removed > 0 then
 end
 return {removed, feed_removed}
 """
+
+
+NEIGHBOURS = (
+    "#!lua flags=no-writes\n"
+    + _COMMON
+    + r"""
+local P, dir = ARGV[1], ARGV[2]
+local ek, nk = P .. 'edges', P .. 'nodes'
+local out = {redis.call('GET', P .. 'rev') or '0'}
+local others, order = {}, {}
+-- HMGET in chunks: unpack() has a stack limit, and a node may have many edges.
+local function side(key, node)
+  local ids = redis.call('HKEYS', key)
+  local n = #ids
+  out[#out + 1] = n
+  for first = 1, n, 1000 do
+    local last = math.min(first + 999, n)
+    local recs = redis.call('HMGET', ek, unpack(ids, first, last))
+    for j = first, last do
+      local rec = recs[j - first + 1]
+      local other = ''
+      if rec then
+        local e = 0
+        for _ = 1, 5 do e = string.find(rec, '\n', e + 1, true) end
+        local parent, child = ends_of(rec, e + 1)
+        if parent == node then other = child else other = parent end
+        if not others[other] then
+          others[other] = true
+          order[#order + 1] = other
+        end
+      end
+      out[#out + 1] = ids[j]
+      out[#out + 1] = other
+    end
+  end
+end
+for i = 3, #ARGV do
+  local node = ARGV[i]
+  if dir ~= 'in' then side(P .. 'out:' .. node, node) end
+  if dir ~= 'out' then side(P .. 'in:' .. node, node) end
+end
+local count_at = #out + 1
+out[count_at] = 0
+local found = 0
+for _, id in ipairs(order) do
+  local rec = redis.call('HGET', nk, id)
+  if rec then
+    found = found + 1
+    out[#out + 1] = id
+    out[#out + 1] = rec
+  end
+end
+out[count_at] = found
+return out
+"""
+)

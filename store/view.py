@@ -91,6 +91,11 @@ class LiveView:
     def edges_of(self, node_ids: Sequence[str], direction: Direction) -> list[list[str]]:
         return self._bridge.run(self._reader.edges_of(node_ids, direction))
 
+    def neighbours(
+        self, node_ids: Sequence[str], direction: Direction
+    ) -> tuple[list[list[str]], dict[str, Element]]:
+        return self._bridge.run(self._reader.neighbours(node_ids, direction))
+
 
 class PastView:
     """The graph at a past time (or over a slice): the live graph plus what changed
@@ -234,6 +239,7 @@ def _conforms(
     query_view.GraphView,
     query_view.CountingView,
     query_view.CountingView,
+    query_view.WalkingView,
 ]:
     """Never called: mypy checks here that the classes satisfy the evaluator's protocols."""
-    return redis_travel, prefetched, live, snap, past, live, past
+    return redis_travel, prefetched, live, snap, past, live, past, live

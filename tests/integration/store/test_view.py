@@ -111,3 +111,56 @@ async def test_the_threaded_view_refuses_its_own_loop(client: aioredis.Redis, ke
     travel = RedisTimeTravel(GraphReader(client, keys), asyncio.get_running_loop())
     with pytest.raises(RuntimeError, match="thread"):
         list(travel.live().all_node_ids())
+
+
+async def test_a_walk_step_is_one_call_and_answers_in_gremlin_order(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    """Out/In/Both on the live Redis view go through ``neighbours`` (one script per
+    step) and give what the generic edges_of → edges → nodes path gives, in the same
+    order: node by node, out-edges then in-edges each by edge id, duplicates kept, a
+    self-loop once, an edge whose other end is missing skipped; a hub with more edges
+    than one HMGET chunk."""
+    hub = graph.Node(id="hub", metadata={"Type": "namespace", "Name": "hub"})
+    leaves = [pod(f"p{i:04}", f"leaf-{i:04}", app="a" if i % 2 else "b") for i in range(1200)]
+    mid = graph.Node(id="mid", metadata={"Type": "deployment", "Name": "mid"})
+    await Projection(client, keys).apply(
+        changeset(
+            T0,
+            upsert_node(hub),
+            upsert_node(mid),
+            *(upsert_node(p) for p in leaves),
+            *(upsert_edge(link("hub", p.id)) for p in leaves),
+            upsert_edge(link("mid", "p0001")),
+            upsert_edge(link("mid", "p0002", "service")),
+            upsert_edge(link("p0001", "mid", "back")),
+            upsert_edge(link("mid", "mid", "self")),
+            upsert_edge(link("mid", "ghost")),  # its child never arrived
+        )
+    )
+    reader = GraphReader(client, keys)
+    threaded = RedisTimeTravel(reader, asyncio.get_running_loop())
+    prefetched = await PrefetchedTimeTravel.fetch(reader)
+    calls: list[int] = []
+    original = reader.neighbours
+
+    async def counted(node_ids: Any, direction: Any) -> Any:
+        calls.append(len(node_ids))
+        return await original(node_ids, direction)
+
+    reader.neighbours = counted  # type: ignore[method-assign]
+    for text, steps in [
+        ("G.V().Has('Name', 'mid').Out().Values('Name')", 1),
+        ("G.V().Has('Name', 'mid').In().Values('Name')", 1),
+        ("G.V().Has('Name', 'mid').Both().Values('Name')", 1),
+        ("G.V().Has('Name', 'mid').Both().Both().Values('Name')", 2),
+        ("G.V().Has('Name', 'hub').Out().Has('K8s.Labels.app', 'a').Count()", 1),
+        ("G.V().Has('Name', 'hub').Out().In().Dedup().Values('Name')", 4),  # 1,200 in 3 batches
+    ]:
+        calls.clear()
+        expected = query.run(text, source=prefetched, now=NOW)  # the generic path
+        got = await asyncio.to_thread(query.run, text, source=threaded, now=NOW)
+        assert got == expected, text
+        assert len(calls) == steps, text
+    both = query.run("G.V().Has('Name', 'mid').Both().Values('Name')", source=prefetched, now=NOW)
+    assert sorted(both) == ["leaf-0001", "leaf-0001", "leaf-0002", "mid"]  # no ghost, loop once

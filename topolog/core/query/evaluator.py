@@ -8,8 +8,10 @@ lists for ShortestPathTo — or ``QueryError`` when a limit is exceeded.
 
 Evaluation is breadth-first and batched: each step hands the view whole lists of ids
 (``nodes``, ``edges``, ``edges_of``), so a networked view answers a step in a few round
-trips. A leading equality ``Has`` on an indexed key (see view.is_indexed) starts from
-``nodes_by_index`` — intersecting several such keys — instead of scanning every node.
+trips — a walk (``Out``/``In``/``Both``) in one when the view can
+(``view.WalkingView``). A leading equality ``Has`` on an indexed key (see
+view.is_indexed) starts from ``nodes_by_index`` — intersecting several such keys —
+instead of scanning every node.
 ``V()``/``E()`` followed only by such ``Has`` steps and ``Count`` (see ``count_plan``) is
 answered from the ids alone: no element is fetched; a view that can count
 (``view.CountingView``) answers ``V()``/``E()`` and a single look-up without listing ids.
@@ -279,6 +281,8 @@ class _Run:
     def walk(self, nodes: list[Element], direction: Direction) -> list[Element]:
         """Out/In/Both: each node's neighbours, node by node, duplicates kept (Gremlin)."""
         node_ids = _ids(nodes)
+        if isinstance(self.graph, view.WalkingView):
+            return self.walk_at_once(self.graph, node_ids, direction)
         per_node = self.edges_of(node_ids, direction)
         edges = self.fetch_map(Kind.EDGES, (i for ids in per_node for i in ids))
         others = [
@@ -289,6 +293,19 @@ class _Run:
         ]
         found = self.fetch_map(Kind.NODES, others)
         return [found[i] for i in others if i in found]
+
+    def walk_at_once(
+        self, graph: view.WalkingView, node_ids: list[str], direction: Direction
+    ) -> list[Element]:
+        """``walk`` with one call per batch; charged as ``edges_of`` + ``edges`` + ``nodes``."""
+        out: list[Element] = []
+        for i in range(0, len(node_ids), BATCH):
+            batch = node_ids[i : i + BATCH]
+            self.budget.spend(len(batch))
+            per_node, found = graph.neighbours(batch, direction)
+            self.budget.spend(2 * sum(len(others) for others in per_node) + len(found))
+            out.extend(found[o] for others in per_node for o in others if o in found)
+        return out
 
     def edge_ends(self, edges: list[Element], direction: Direction) -> list[Element]:
         """Skydive's convention: OutV is an edge's Child, InV its Parent, BothV both."""

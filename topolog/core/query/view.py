@@ -84,6 +84,21 @@ class CountingView(Protocol):
         ...
 
 
+@runtime_checkable
+class WalkingView(Protocol):
+    """Optional, for a ``GraphView`` over a network: one walk step (``Out``/``In``/
+    ``Both``) in one call instead of ``edges_of``, ``edges`` and ``nodes`` in turn. The
+    evaluator uses it when a view has the method."""
+
+    def neighbours(
+        self, node_ids: Sequence[str], direction: Direction
+    ) -> tuple[list[list[str]], dict[str, Element]]:
+        """For each node id (same order), the other end's id of each of its edges, in
+        ``edges_of`` order (duplicates kept; an edge the view lacks skipped), and the
+        neighbour nodes the view has, by id."""
+        ...
+
+
 class TimeTravel(Protocol):
     """Where views come from. Times are epoch seconds (floats)."""
 
