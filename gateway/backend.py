@@ -8,7 +8,9 @@ with their provenance, and the change feed (one entry per graph revision).
 
 Times are epoch ms here (the store's unit); the evaluator's ``TimeTravel`` takes seconds.
 Errors: ``FeedGap`` when the revisions asked for were trimmed, ``OutsideHotWindow`` when
-a time is older than the retained history — both mean "resync / ask for a later time".
+a time is older than the retained history — both mean "resync / ask for a later time";
+``FeedRestarted`` (a ``FeedGap``) when the projection was rebuilt since the revision (its
+identity, ``epoch``, is another or its revision is behind).
 """
 
 from __future__ import annotations
@@ -17,17 +19,19 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from store.encoding import Version
-from store.feed import FeedGap
+from store.feed import FeedGap, FeedRestarted
 from store.history import FeedEntry
 from store.keys import Kind
-from store.reader import OutsideHotWindow
-from store.snapshot import Element, Snapshot
+from store.reader import Current, OutsideHotWindow
+from store.snapshot import Snapshot
 from topolog.core.query import view
 
 __all__ = [
     "Backend",
+    "Current",
     "FeedEntry",
     "FeedGap",
+    "FeedRestarted",
     "Kind",
     "OutsideHotWindow",
     "Snapshot",
@@ -44,9 +48,10 @@ class Backend(Protocol):
         """The whole graph at ``at_ms`` (None = now, consistent at one revision)."""
         ...
 
-    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
-        """The live graph's revision and its elements by id, read atomically: what
-        ``snapshot()`` holds, without its indexes (cheaper, for the hub's mirror)."""
+    async def current(self) -> Current:
+        """The live graph's revision, its elements by id and the projection's identity,
+        read atomically: what ``snapshot()`` holds, without its indexes (cheaper, for the
+        hub's mirror)."""
         ...
 
     async def versions(
@@ -63,16 +68,22 @@ class Backend(Protocol):
         """The oldest revision still in the feed (None: the feed is empty)."""
         ...
 
-    async def read_after(self, after: int, count: int | None = 1000) -> list[FeedEntry]:
-        """Feed entries with revision > ``after`` (``FeedGap`` if the next one was trimmed)."""
+    async def read_after(
+        self, after: int, count: int | None = 1000, epoch: str | None = None
+    ) -> list[FeedEntry]:
+        """Feed entries with revision > ``after`` (``FeedGap`` if the next one was trimmed,
+        ``FeedRestarted`` if the projection is not ``epoch``'s any more or is behind)."""
         ...
 
     async def read_range(self, first: int, last: int) -> list[FeedEntry]:
         """Feed entries with ``first <= revision <= last`` that are still retained."""
         ...
 
-    async def wait_after(self, after: int, timeout_s: float) -> list[FeedEntry]:
-        """Entries after ``after``, waiting up to ``timeout_s`` for one to come."""
+    async def wait_after(
+        self, after: int, timeout_s: float, epoch: str | None = None
+    ) -> list[FeedEntry]:
+        """Entries after ``after``, waiting up to ``timeout_s`` for one to come (errors
+        as ``read_after``)."""
         ...
 
     async def ping(self) -> None:

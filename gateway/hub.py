@@ -16,7 +16,19 @@ Guarantees: a subscriber receives every revision after ``Subscription.start`` in
 none twice. A subscriber whose queue would exceed its bound is marked overflowed and
 dropped, so one slow client never delays the others; its stream then sends ``Resync``.
 When the hub itself loses the feed (the next revision was trimmed) it re-reads a
-snapshot and overflows every subscriber: they all resync.
+snapshot and overflows every subscriber: they all resync. Until that snapshot is loaded,
+``live_mirror`` waits for it: nobody gets a Sync of the mirror being replaced.
+
+Rebuilt projection (``FeedRestarted``: a flushed Redis, ``topolog rebuild``, the projector
+replacing an older layout — the projection's identity ``P epoch`` changed, or its
+revision went behind the mirror's): revisions start again from 1. A rebuild from the same
+graph topic passes through the same revisions with the same content, so the hub first
+waits for the rebuild to reach its revision (serving its mirror as of it, as long as the
+projection keeps moving, ``rebuild_wait_s``), then compares: its mirror advanced by the
+rebuilt feed's entries up to the projection's revision must equal the rebuilt graph,
+element for element. Then it follows the new projection on and its subscribers see
+neither a gap nor a resync; otherwise (another history: several graph partitions
+interleaved differently, a shorter topic, other records) it reloads, as after a gap.
 
 Idle: with ``idle_s`` set, the hub follows the feed (and keeps its whole-graph mirror)
 only while someone subscribes, and for ``idle_s`` after the last subscriber left (or
@@ -35,7 +47,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from gateway import events, wire
-from gateway.backend import Backend, FeedEntry, FeedGap
+from gateway.backend import Backend, FeedEntry, FeedGap, FeedRestarted
 from gateway.fanout import Fanout
 from gateway.mirror import Mirror, Transition
 
@@ -136,10 +148,17 @@ class Hub:
         block_s: float = 5.0,
         retry_s: float = 1.0,
         idle_s: float | None = None,
+        rebuild_wait_s: float = 60.0,
     ) -> None:
         self._backend = backend
         self._block_s = block_s
         self._retry_s = retry_s
+        #: Seconds a rebuilt projection behind the mirror may stand still before the hub
+        #: gives up waiting for it to pass the mirror's revision and reloads.
+        self._rebuild_wait_s = rebuild_wait_s
+        #: While a rebuilt projection is behind the mirror: (its revision, when it last
+        #: moved, ``time.monotonic``).
+        self._behind: tuple[int, float] | None = None
         #: Seconds without subscribers after which the hub stops following (None: never).
         self._idle_s = idle_s
         #: When the hub last had a subscriber, or loaded (``time.monotonic``).
@@ -156,6 +175,8 @@ class Hub:
         self._fan: Fanout | None = None
         self._task: asyncio.Task[None] | None = None
         self.mirror = Mirror()
+        #: The identity of the projection the mirror follows (``store.feed``).
+        self.epoch = ""
         self.ready = False
         #: (revision, visibility) → Sync event; only entries of the current revision.
         self._syncs: dict[tuple[int, object], events.Event] = {}
@@ -203,8 +224,13 @@ class Hub:
         self._idle_since = time.monotonic()
 
     async def _load(self) -> None:
-        revision, nodes, edges = await self._backend.current()
+        revision, nodes, edges, epoch = await self._backend.current()
         self.mirror = Mirror(revision=revision, nodes=nodes, edges=edges)
+        self.epoch = epoch
+        self._behind = None
+        # Syncs are cached by revision: a rebuilt projection reuses the numbers.
+        self._syncs.clear()
+        self._sync_bytes.clear()
         self.live = True
         self._idle_since = time.monotonic()
 
@@ -272,9 +298,14 @@ class Hub:
                 await self._wanted.wait()  # live_mirror() loaded a snapshot meanwhile
                 continue
             try:
-                entries = await self._backend.wait_after(self.mirror.revision, self._block_s)
+                entries = await self._backend.wait_after(
+                    self.mirror.revision, self._block_s, self.epoch
+                )
             except asyncio.CancelledError:
                 raise
+            except FeedRestarted as exc:
+                await self._restarted(exc)
+                continue
             except FeedGap:
                 log.warning("the change feed moved past revision %d: reloading", self.revision)
                 await self._reload()
@@ -360,9 +391,111 @@ class Hub:
         return payload
 
     async def _reload(self) -> None:
-        self._drop_all()
-        try:
-            await self._load()
-        except Exception:
-            log.exception("reloading the live graph failed; retrying")
+        """Drop every subscriber (their streams resync) and load the live graph again.
+        Not live until loaded: ``live_mirror`` waits for it (or loads it itself), so a
+        stream that reconnects at once gets its Sync from the new graph."""
+        async with self._loading:
+            self.live = False
+            self._drop_all()
+            try:
+                await self._load()
+                return
+            except Exception:
+                log.exception("reloading the live graph failed; retrying")
+        while not self.live:
             await asyncio.sleep(self._retry_s)
+            async with self._loading:
+                if self.live:  # live_mirror() loaded it meanwhile
+                    return
+                try:
+                    await self._load()
+                except Exception:
+                    log.exception("reloading the live graph failed; retrying")
+
+    async def _restarted(self, exc: FeedRestarted) -> None:
+        """The projection was rebuilt (see the module's docstring): wait while it is
+        behind and moving, carry on if it reached the mirror's graph, else reload."""
+        if self.mirror.revision == 0:  # nothing read yet: any projection continues it
+            self.epoch = exc.epoch
+            return
+        try:
+            revision = await self._backend.revision()
+            if revision < self.mirror.revision:
+                await self._wait_behind(revision)
+                return
+            self._behind = None
+            if await self._rebase():
+                return
+            log.warning(
+                "the projection was rebuilt with another history than the one followed up"
+                " to revision %d: reloading",
+                self.mirror.revision,
+            )
+        except asyncio.CancelledError:
+            raise
+        except FeedRestarted:
+            return  # rebuilt again meanwhile: judged at the next read
+        except FeedGap as gap:
+            log.warning("the rebuilt projection's feed cannot continue the mirror: %s", gap)
+        except Exception:
+            log.exception("following the rebuilt projection failed: reloading")
+        await self._reload()
+
+    async def _wait_behind(self, revision: int) -> None:
+        now = time.monotonic()
+        if self._behind is None or self._behind[0] != revision:
+            if self._behind is None:
+                log.warning(
+                    "the projection was rebuilt and is at revision %d, behind the mirror's"
+                    " %d: waiting for it to pass",
+                    revision,
+                    self.mirror.revision,
+                )
+            self._behind = (revision, now)
+        elif now - self._behind[1] >= self._rebuild_wait_s:
+            log.warning(
+                "the rebuilt projection stood still at revision %d for %.0f s, behind the"
+                " mirror's %d: reloading",
+                revision,
+                now - self._behind[1],
+                self.mirror.revision,
+            )
+            self._behind = None
+            await self._reload()
+            return
+        await asyncio.sleep(min(self._block_s, self._retry_s))
+
+    async def _rebase(self) -> bool:
+        """Whether the rebuilt projection (at or past the mirror's revision) continues the
+        mirror: the mirror advanced by its entries after the mirror's revision equals its
+        live graph. If so the mirror follows it from now on, and the entries are
+        published to the subscribers like any others."""
+        current = await self._backend.current()
+        entries: list[FeedEntry] = []
+        after = self.mirror.revision
+        while after < current.revision:
+            batch = await self._backend.read_after(after, 1000, current.epoch)
+            batch = [e for e in batch if e.revision <= current.revision]
+            if not batch:
+                break
+            entries += batch
+            after = batch[-1].revision
+        trial = self.mirror.copy()
+        for entry in entries:
+            trial.advance(entry)
+        if (
+            after != current.revision
+            or trial.nodes != current.nodes
+            or trial.edges != current.edges
+        ):
+            return False
+        log.warning(
+            "the projection was rebuilt and holds the mirror's graph at revision %d:"
+            " following it on from revision %d",
+            self.mirror.revision,
+            current.revision,
+        )
+        self.epoch = current.epoch
+        for entry in entries:
+            self._advance(entry)
+        return True

@@ -2,7 +2,8 @@
 
 Flows in: changesets (``apply``), in graph-topic order. Flows out: what ``Backend``
 promises, answered from the in-memory history — so gateway tests exercise exactly the
-store's rules without Redis. ``trim_feed`` drops old feed entries to test resyncs.
+store's rules without Redis. ``trim_feed`` drops old feed entries to test resyncs;
+``rebuild`` replaces the history under a new identity, as a rebuilt projection.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import asyncio
 from collections.abc import Sequence
 
 from store.encoding import Position, Version
-from store.feed import FeedGap
+from store.feed import FeedGap, FeedRestarted
 from store.history import FeedEntry, History
 from store.keys import Kind
-from store.snapshot import Element, Snapshot
+from store.reader import Current
+from store.snapshot import Snapshot
 from topolog.core import graph
 
 _FOREVER = 2**62
@@ -46,6 +48,9 @@ class MemoryBackend:
         self._changed = asyncio.Condition()
         self._trimmed = 0  # revisions <= this are gone from the feed
         self.alive = True
+        #: The projection's identity (``store.feed``); ``rebuild`` makes a new one.
+        self.epoch = "memory-0"
+        self._builds = 0
 
     async def apply(self, changeset: graph.ChangeSet, position: Position | None = None) -> int:
         """Apply like the projector does and wake the feed's readers."""
@@ -57,20 +62,31 @@ class MemoryBackend:
     def trim_feed(self, upto: int) -> None:
         self._trimmed = max(self._trimmed, upto)
 
+    async def rebuild(self, history: History | None = None) -> None:
+        """Replace the projection (empty, or ``history``) under a new identity, as a
+        dropped and rebuilt one (revisions start again from 1)."""
+        self._builds += 1
+        self.history = history or History()
+        self.epoch = f"memory-{self._builds}"
+        self._trimmed = 0
+        async with self._changed:
+            self._changed.notify_all()
+
     def travel(self) -> HistoryTravel:
         return HistoryTravel(self.history)
 
     async def snapshot(self, at_ms: int | None = None) -> Snapshot:
         return self.history.at(at_ms)
 
-    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
+    async def current(self) -> Current:
         snapshot = self.history.at(None)
         nodes = sorted(snapshot.all_node_ids())
         edges = sorted(snapshot.all_edge_ids())
-        return (
+        return Current(
             snapshot.revision,
             {i: n for i, n in zip(nodes, snapshot.nodes(nodes), strict=True) if n is not None},
             {i: e for i, e in zip(edges, snapshot.edges(edges), strict=True) if e is not None},
+            self.epoch,
         )
 
     async def versions(
@@ -94,7 +110,16 @@ class MemoryBackend:
     def _retained(self) -> list[FeedEntry]:
         return [e for e in self.history.feed if e.revision > self._trimmed]
 
-    async def read_after(self, after: int, count: int | None = 1000) -> list[FeedEntry]:
+    def _check(self, after: int, epoch: str | None) -> None:
+        if epoch is not None and epoch != self.epoch:
+            raise FeedRestarted(after, self.epoch, f"its identity is {self.epoch!r}")
+        if self.history.revision < after:
+            raise FeedRestarted(after, self.epoch, f"its revision {self.history.revision}")
+
+    async def read_after(
+        self, after: int, count: int | None = 1000, epoch: str | None = None
+    ) -> list[FeedEntry]:
+        self._check(after, epoch)
         if after < self._trimmed:
             raise FeedGap(after, self._trimmed + 1)
         out = [e for e in self._retained() if e.revision > after]
@@ -103,14 +128,17 @@ class MemoryBackend:
     async def read_range(self, first: int, last: int) -> list[FeedEntry]:
         return [e for e in self._retained() if first <= e.revision <= last]
 
-    async def wait_after(self, after: int, timeout_s: float) -> list[FeedEntry]:
+    async def wait_after(
+        self, after: int, timeout_s: float, epoch: str | None = None
+    ) -> list[FeedEntry]:
+        self._check(after, epoch)
         async with self._changed:
             if self.history.revision <= after:
                 try:
                     await asyncio.wait_for(self._changed.wait(), timeout_s)
                 except TimeoutError:
                     return []
-        return await self.read_after(after)
+        return await self.read_after(after, epoch=epoch)
 
     async def ping(self) -> None:
         if not self.alive:

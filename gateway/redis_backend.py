@@ -20,8 +20,8 @@ from store import feed
 from store.encoding import Version
 from store.history import FeedEntry
 from store.keys import Keys, Kind
-from store.reader import GraphReader
-from store.snapshot import Element, Snapshot
+from store.reader import Current, GraphReader
+from store.snapshot import Snapshot
 from store.view import ColdSlice, RedisTimeTravel
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class RedisBackend:
     async def snapshot(self, at_ms: int | None = None) -> Snapshot:
         return await self.reader.snapshot(at_ms)
 
-    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
+    async def current(self) -> Current:
         return await self.reader.current()
 
     async def versions(
@@ -81,8 +81,10 @@ class RedisBackend:
     async def first_revision(self) -> int | None:
         return await feed.first_revision(self._client, self._keys)
 
-    async def read_after(self, after: int, count: int | None = 1000) -> list[FeedEntry]:
-        return await feed.read_after(self._client, self._keys, after, count=count)
+    async def read_after(
+        self, after: int, count: int | None = 1000, epoch: str | None = None
+    ) -> list[FeedEntry]:
+        return await feed.read_after(self._client, self._keys, after, count=count, epoch=epoch)
 
     async def read_range(self, first: int, last: int) -> list[FeedEntry]:
         raw: Any = await self._client.xrange(
@@ -92,9 +94,11 @@ class RedisBackend:
             self._client, self._keys, [feed.parse(entry_id, fields) for entry_id, fields in raw]
         )
 
-    async def wait_after(self, after: int, timeout_s: float) -> list[FeedEntry]:
+    async def wait_after(
+        self, after: int, timeout_s: float, epoch: str | None = None
+    ) -> list[FeedEntry]:
         return await feed.wait_after(
-            self._client, self._keys, after, block_ms=max(1, int(timeout_s * 1000))
+            self._client, self._keys, after, block_ms=max(1, int(timeout_s * 1000)), epoch=epoch
         )
 
     async def ping(self) -> None:

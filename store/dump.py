@@ -3,7 +3,8 @@
 Flows in: a Redis client and a prefix. Flows out: ``{key without prefix: value}``
 (strings as bytes, hashes as dicts, sets as sets, zsets as ordered lists of
 (member, score), streams as lists of (id, fields)). Used by the rebuild equality test,
-the idempotency test and ``topolog rebuild --verify``.
+the idempotency test and ``topolog rebuild --verify``. Without ``P epoch``: it names one
+build of the projection (a rebuild gets a new one), it is not content.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ async def dump(client: aioredis.Redis, keys: Keys, *, scan: int = 1000) -> dict[
     out: dict[str, Any] = {}
     names: list[bytes] = [k async for k in client.scan_iter(match=keys.pattern, count=scan)]
     prefix = keys.prefix.encode()
+    identity = keys.epoch.encode()
     for name in sorted(names):
+        if name == identity:
+            continue
         raw_kind = await client.type(name)
         kind = raw_kind.decode() if isinstance(raw_kind, bytes) else raw_kind
         value: Any

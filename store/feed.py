@@ -11,6 +11,15 @@ Resuming: a client that has seen revision ``r`` reads ``read_after(r)`` / ``tail
 gets exactly the revisions after ``r``: no gap (revisions are consecutive) and no
 duplicate. When ``r + 1`` has been trimmed (older than the hot window) the feed cannot
 continue it: ``FeedGap`` tells the client to resync from a snapshot.
+
+Restarting: a dropped projection (``topolog rebuild``, a flushed Redis, the projector
+replacing an older layout) is rebuilt from revision 1 under a new identity, ``P epoch``
+(written with revision 1; ``""`` for a projection from before it). A reader that knows
+the identity it followed (``GraphReader.current`` reads it with the graph) passes it as
+``epoch``: ``FeedRestarted`` (a ``FeedGap``) when the projection has another, or when its
+revision is behind the reader's — checked in the same round trip as the gap, and by
+``wait_after`` once more after its blocking read, so no entry of another projection is
+returned as a continuation.
 """
 
 from __future__ import annotations
@@ -268,14 +277,46 @@ async def first_revision(client: aioredis.Redis, keys: Keys) -> int | None:
     return parse(*head[0]).revision if head else None
 
 
-async def _check_gap(client: aioredis.Redis, keys: Keys, after: int) -> None:
-    first = await first_revision(client, keys)
+class FeedRestarted(FeedGap):
+    """The projection is not the one the reader followed: it was dropped and rebuilt since
+    (its ``P epoch`` is another, or its revision is behind the reader's). Its revisions
+    started again from 1, so the reader's revision does not locate it in this one."""
+
+    def __init__(self, after: int, epoch: str, reason: str) -> None:
+        LookupError.__init__(self, f"the projection was rebuilt since revision {after}: {reason}")
+        self.after = after
+        self.first = 1
+        #: The projection's identity now (what a reader that starts again follows).
+        self.epoch = epoch
+
+
+async def epoch(client: aioredis.Redis, keys: Keys) -> str:
+    """The projection's identity (``""``: none yet, or a projection from before it)."""
+    return _text(await client.get(keys.epoch) or b"")
+
+
+def _check(after: int, epoch: str | None, head: Any, rev: Any, found: Any) -> None:
+    """Raise if a reader at ``after`` (following projection ``epoch``; None: not checked)
+    cannot continue with what follows ``after`` in the feed: ``head`` = its first entry
+    (XRANGE … COUNT 1), ``rev`` and ``found`` = the projection's revision and identity."""
+    last = int(rev or 0)
+    now = _text(found or b"")
+    if epoch is not None and now != epoch:
+        raise FeedRestarted(after, now, f"its identity is {now!r}, not {epoch!r}")
+    if last < after:
+        raise FeedRestarted(after, now, f"its revision {last} is behind")
+    first = parse(*head[0]).revision if head else None
     if first is not None and first > after + 1:
         raise FeedGap(after, first)
-    if first is None:
-        last = int(await client.get(keys.rev) or 0)
-        if last > after:
-            raise FeedGap(after, last + 1)
+    if first is None and last > after:
+        raise FeedGap(after, last + 1)
+
+
+def _checked(pipe: Any, keys: Keys) -> None:
+    """Queue what ``_check`` needs on a pipeline."""
+    pipe.xrange(keys.feed, count=1)
+    pipe.get(keys.rev)
+    pipe.get(keys.epoch)
 
 
 async def read_after(
@@ -285,11 +326,17 @@ async def read_after(
     *,
     count: int | None = 1000,
     resolved: bool = True,
+    epoch: str | None = None,
 ) -> list[FeedEntry]:
     """Entries with revision > ``after`` (at most ``count``; None = all); unresolved
-    entries carry only ``op``, ``id``, ``Revision`` and ``At`` per change."""
-    await _check_gap(client, keys, after)
-    raw: Any = await client.xrange(keys.feed, min=f"({stream_id(after)}", count=count)
+    entries carry only ``op``, ``id``, ``Revision`` and ``At`` per change. ``FeedGap``
+    when ``after + 1`` was trimmed, ``FeedRestarted`` when the projection was rebuilt
+    (``epoch``: the identity the reader followed; None = only the revision tells)."""
+    async with client.pipeline(transaction=True) as pipe:  # one atomic round trip
+        _checked(pipe, keys)
+        pipe.xrange(keys.feed, min=f"({stream_id(after)}", count=count)
+        head, rev, found, raw = await pipe.execute()
+    _check(after, epoch, head, rev, found)
     if not resolved:
         return [parse(entry_id, fields) for entry_id, fields in raw]
     return await _resolve(client, keys, [_refs(entry_id, fields) for entry_id, fields in raw])
@@ -336,21 +383,50 @@ def _text(value: bytes | str) -> str:
 
 
 async def wait_after(
-    client: aioredis.Redis, keys: Keys, after: int, *, block_ms: int, count: int = 1000
+    client: aioredis.Redis,
+    keys: Keys,
+    after: int,
+    *,
+    block_ms: int,
+    count: int = 1000,
+    epoch: str | None = None,
 ) -> list[FeedEntry]:
     """Entries with revision > ``after`` (at most ``count``), at once when there are some,
-    else waiting up to ``block_ms`` for the next (``[]`` on time-out); one ``XREAD``."""
-    await _check_gap(client, keys, after)
-    reply: Any = await client.xread({keys.feed: stream_id(after)}, count=count, block=block_ms)
+    else waiting up to ``block_ms`` for the next (``[]`` on time-out); one ``XREAD``.
+    Errors as ``read_after``; with ``epoch``, the identity is read again right after the
+    ``XREAD`` (same round trip): entries of a projection rebuilt while it waited are not
+    returned (``FeedRestarted``)."""
+    async with client.pipeline(transaction=True) as pipe:
+        _checked(pipe, keys)
+        head, rev, found = await pipe.execute()
+    _check(after, epoch, head, rev, found)
+    streams: Any = {keys.feed: stream_id(after)}
+    if epoch is None:
+        reply: Any = await client.xread(streams, count=count, block=block_ms)
+    else:
+        async with client.pipeline(transaction=False) as pipe:  # XREAD blocks outside MULTI
+            pipe.xread(streams, count=count, block=block_ms)
+            pipe.get(keys.epoch)
+            reply, found = await pipe.execute()
+        if (now := _text(found or b"")) != epoch:
+            raise FeedRestarted(after, now, f"its identity became {now!r} while reading")
     refs = [_refs(entry_id, fields) for _stream, items in reply or [] for entry_id, fields in items]
     return await _resolve(client, keys, refs)
 
 
 async def tail(
-    client: aioredis.Redis, keys: Keys, after: int, *, block_ms: int = 5000, count: int = 1000
+    client: aioredis.Redis,
+    keys: Keys,
+    after: int,
+    *,
+    block_ms: int = 5000,
+    count: int = 1000,
+    epoch: str | None = None,
 ) -> AsyncIterator[FeedEntry]:
     """Every entry after ``after``, then new ones as they come (forever)."""
     while True:
-        for entry in await wait_after(client, keys, after, block_ms=block_ms, count=count):
+        for entry in await wait_after(
+            client, keys, after, block_ms=block_ms, count=count, epoch=epoch
+        ):
             after = entry.revision
             yield entry

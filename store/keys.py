@@ -64,6 +64,12 @@ class Keys:
         return f"{self.prefix}layout"
 
     @property
+    def epoch(self) -> str:
+        """String: this projection's identity, a token set with revision 1 (a rebuilt
+        projection gets a new one: readers tell it from the one they followed)."""
+        return f"{self.prefix}epoch"
+
+    @property
     def horizon(self) -> str:
         """String: ms; history before it has been trimmed (reads before it go cold)."""
         return f"{self.prefix}horizon"

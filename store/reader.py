@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 
@@ -59,6 +59,17 @@ class Count:
     revision: int
     total: int
     among: int
+
+
+class Current(NamedTuple):
+    """The live graph as ``GraphReader.current`` reads it (atomically)."""
+
+    revision: int
+    nodes: dict[str, Element]
+    edges: dict[str, Element]
+    #: The projection's identity (``P epoch``, ``""`` if none): what a reader following
+    #: the feed from ``revision`` passes to ``store.feed`` to notice a rebuild.
+    epoch: str
 
 
 class OutsideHotWindow(LookupError):
@@ -252,17 +263,20 @@ class GraphReader:
         return int(await self._client.get(self._keys.horizon) or 0)
 
     # --- whole graph ---------------------------------------------------------------------
-    async def current(self) -> tuple[int, dict[str, Element], dict[str, Element]]:
+    async def current(self) -> Current:
         """The live graph's revision and elements in Skydive shape (the ones ``snapshot()``
-        holds), by id in id order: one atomic read of the alive hashes, without
-        ``snapshot()``'s per-id lookups, provenance and indexes (~1/3 of its CPU) — for a
-        reader that wants every current element (the gateway's live mirror)."""
+        holds), by id in id order, and the projection's identity: one atomic read of the
+        alive hashes, without ``snapshot()``'s per-id lookups, provenance and indexes
+        (~1/3 of its CPU) — for a reader that wants every current element (the gateway's
+        live mirror)."""
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.get(self._keys.rev)
+            pipe.get(self._keys.epoch)
             pipe.hgetall(self._keys.alive(Kind.NODE))
             pipe.hgetall(self._keys.alive(Kind.EDGE))
-            revision, nodes, edges = await pipe.execute()
-        return int(revision or 0), _current(nodes), _current(edges)
+            revision, epoch, nodes, edges = await pipe.execute()
+        identity = epoch.decode() if isinstance(epoch, bytes) else (epoch or "")
+        return Current(int(revision or 0), _current(nodes), _current(edges), identity)
 
     async def snapshot(self, at: int | None = None) -> Snapshot:
         """The whole graph at ``at`` (ms) or now."""

@@ -436,7 +436,15 @@ end
 if stream ~= '' then redis.call('HSET', P .. 'hwm', stream, offset) end
 if #feed == 0 then return {0, 0} end
 local rev = redis.call('INCR', P .. 'rev')
-if rev == 1 then redis.call('SET', P .. 'layout', LAYOUT) end
+if rev == 1 then
+  -- A new projection (empty, dropped or flushed before): its layout, and an identity of
+  -- its own that readers compare (``store.feed``): the server's time in us and a random
+  -- number (Redis >= 7 seeds it randomly; the time alone tells apart a projection made
+  -- again after a restart of the server, whose random sequence may start over).
+  local now = redis.call('TIME')
+  redis.call('SET', P .. 'layout', LAYOUT)
+  redis.call('SET', P .. 'epoch', now[1] .. '.' .. now[2] .. '-' .. math.random(1, 2147483647))
+end
 redis.pcall('XADD', P .. 'feed', rev .. '-0', 't', t, 'c', '[' .. table.concat(feed, ',') .. ']')
 return {rev, #feed}
 """

@@ -8,7 +8,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from store import encoding, feed
+from store import dump, encoding, feed
 from store.keys import Keys, Kind
 from store.projection import Projection
 from tests.integration.store.builders import (
@@ -40,6 +40,96 @@ async def test_feed_resumes_after_the_last_revision_seen_without_gap_or_duplicat
     ]
     assert rest[0].changes[0]["Revision"] == 5
     assert rest[0].time == encoding.to_ms(T0 + 4)
+
+
+async def test_each_build_of_the_projection_has_an_identity_of_its_own(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection = Projection(client, keys)
+    assert await feed.epoch(client, keys) == ""  # nothing built yet
+    await projection.apply(changeset(T0, upsert_node(pod("p1", "web"))))
+    first = await feed.epoch(client, keys)
+    await projection.apply(changeset(T0 + 1, upsert_node(pod("p2", "db"))))
+    assert first and await feed.epoch(client, keys) == first  # set with revision 1 only
+    before = await dump.dump(client, keys)
+    await dump.drop(client, keys)
+    await projection.apply(changeset(T0, upsert_node(pod("p1", "web"))))
+    await projection.apply(changeset(T0 + 1, upsert_node(pod("p2", "db"))))
+    assert await feed.epoch(client, keys) not in ("", first)
+    # The identity is not content: the same records give the same dump.
+    assert "epoch" not in before and await dump.dump(client, keys) == before
+
+
+async def _built(client: aioredis.Redis, keys: Keys, names: list[str]) -> str:
+    """A projection built from scratch with one pod per changeset; its identity."""
+    await dump.drop(client, keys)
+    projection = Projection(client, keys)
+    for i, name in enumerate(names):
+        await projection.apply(changeset(T0 + i, upsert_node(pod(name, name))))
+    return await feed.epoch(client, keys)
+
+
+async def test_a_reader_ahead_of_a_rebuilt_projection_is_told_it_restarted(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    old = await _built(client, keys, ["a", "b", "c", "d", "e"])
+    new = await _built(client, keys, ["a", "b"])  # dropped, the rebuild at revision 2
+    # A gateway that had read revision 5 would otherwise wait for revision 6 for ever;
+    # with or without the identity it followed, the revision tells.
+    for epoch in (old, None):
+        with pytest.raises(feed.FeedRestarted, match="rebuilt since revision 5") as caught:
+            await feed.wait_after(client, keys, 5, block_ms=100, epoch=epoch)
+        assert caught.value.epoch == new
+        with pytest.raises(feed.FeedGap):  # what every reader already handles
+            await feed.read_after(client, keys, 5, epoch=epoch)
+    # Started again from the new identity, the feed reads as usual.
+    assert [e.revision for e in await feed.wait_after(client, keys, 0, block_ms=100)] == [1, 2]
+
+
+async def test_a_reader_behind_a_rebuilt_projection_of_another_history_is_told_it_restarted(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    old = await _built(client, keys, ["a", "b", "c"])
+    # Rebuilt from other records and already past the reader's revision 3: its entries
+    # 4 and 5 would continue the reader's mirror with another history's changes.
+    new = await _built(client, keys, ["x", "y", "z", "v", "w"])
+    with pytest.raises(feed.FeedRestarted, match="identity") as caught:
+        await feed.wait_after(client, keys, 3, block_ms=100, epoch=old)
+    assert caught.value.epoch == new
+    with pytest.raises(feed.FeedRestarted, match="identity"):
+        await feed.read_after(client, keys, 3, epoch=old)
+    # Without the identity the revision alone cannot tell (what readers did before).
+    assert [e.revision for e in await feed.read_after(client, keys, 3)] == [4, 5]
+    assert [e.revision for e in await feed.read_after(client, keys, 3, epoch=new)] == [4, 5]
+
+
+async def test_a_rebuild_while_a_reader_waits_returns_none_of_its_entries(
+    client: aioredis.Redis, keys: Keys, redis_url: str
+) -> None:
+    old = await _built(client, keys, ["a", "b", "c"])
+    waiting = asyncio.create_task(feed.wait_after(client, keys, 3, block_ms=5000, epoch=old))
+    await asyncio.sleep(0.2)  # blocked in its XREAD after revision 3
+    writer = aioredis.Redis.from_url(redis_url)
+    try:
+        await _built(writer, keys, ["x", "y", "z", "v"])  # passes revision 3 while it waits
+    finally:
+        await writer.aclose()
+    with pytest.raises(feed.FeedRestarted, match="while reading"):
+        await asyncio.wait_for(waiting, 5)
+
+
+async def test_a_projection_from_before_the_identity_is_followed_by_its_revision(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    await _built(client, keys, ["a", "b", "c"])
+    await client.delete(keys.epoch)  # as written by a version before ``P epoch``
+    assert await feed.epoch(client, keys) == ""
+    await Projection(client, keys).apply(changeset(T0 + 9, upsert_node(pod("d", "d"))))
+    assert [e.revision for e in await feed.wait_after(client, keys, 3, block_ms=10, epoch="")] == [
+        4
+    ]
+    with pytest.raises(feed.FeedRestarted, match="behind"):
+        await feed.read_after(client, keys, 5, epoch="")
 
 
 async def test_feed_entry_carries_every_effective_change_of_the_changeset(

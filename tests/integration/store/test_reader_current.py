@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
+from store import feed
 from store.keys import Keys
 from store.projection import Projection
 from store.reader import GraphReader
@@ -22,7 +23,7 @@ async def test_current_equals_the_snapshot_of_now_element_for_element(
         await projection.apply(cs)
         if i % 20 != 19:
             continue
-        revision, nodes, edges = await reader.current()
+        revision, nodes, edges, epoch = await reader.current()
         snap = await reader.snapshot()
         assert revision == snap.revision == await reader.revision()
         node_ids, edge_ids = sorted(snap.all_node_ids()), sorted(snap.all_edge_ids())
@@ -31,7 +32,8 @@ async def test_current_equals_the_snapshot_of_now_element_for_element(
         assert list(nodes.values()) == snap.nodes(node_ids)
         assert list(edges.values()) == snap.edges(edge_ids)
         assert nodes and edges
+        assert epoch == await feed.epoch(client, keys) != ""
 
 
 async def test_current_of_an_empty_store(client: aioredis.Redis, keys: Keys) -> None:
-    assert await GraphReader(client, keys).current() == (0, {}, {})
+    assert await GraphReader(client, keys).current() == (0, {}, {}, "")

@@ -10,6 +10,7 @@ import pytest
 from gateway import events, hub, wire
 from gateway.memory_backend import MemoryBackend
 from gateway.scope import Scope
+from store.history import History
 from topolog.core import query
 
 
@@ -160,9 +161,9 @@ async def test_without_subscribers_the_hub_stops_reading_the_feed_and_reloads_fo
     reads: list[int] = []
     real = backend.wait_after
 
-    async def counting(after: int, timeout_s: float) -> Any:
+    async def counting(after: int, timeout_s: float, epoch: str | None = None) -> Any:
         reads.append(after)
-        return await real(after, timeout_s)
+        return await real(after, timeout_s, epoch)
 
     monkeypatch.setattr(backend, "wait_after", counting)
     for i in range(3):
@@ -216,4 +217,101 @@ async def test_subscribers_arriving_together_at_a_parked_hub_share_one_load(
     subs = await asyncio.gather(*(join() for _ in range(5)))
     assert loads == [1]
     assert {s.start for s in subs} == {h.revision}
+    await h.stop()
+
+
+def _history(*changesets: Any) -> History:
+    out = History()
+    for cs in changesets:
+        out.apply(cs)
+    return out
+
+
+async def test_a_rebuild_of_the_same_history_is_followed_on_without_a_resync(
+    backend: MemoryBackend, graph_builders: Any
+) -> None:
+    g = graph_builders
+    h = await loaded(backend)
+    sub = h.subscribe(visibility("G.V()"), limit=1000)
+    base = g.changeset(g.T0, *g.base_changes())
+    second = g.changeset(g.T0 + 10, g.upsert(g.node("n1", "pod", "n1", "shop")))
+    await backend.apply(second)
+    assert [b.revision for b in await asyncio.wait_for(sub.get(), 5)] == [2]
+    # Dropped and replayed from the same records, slower than the hub reads: behind
+    # it first (the hub waits, serving its mirror), then past it.
+    await backend.rebuild(_history(base))
+    await asyncio.sleep(0.3)
+    assert h.revision == 2 and h.epoch != backend.epoch and not sub.overflowed
+    await backend.apply(second)
+    await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("n2", "pod", "n2", "shop"))))
+    batches = await asyncio.wait_for(sub.get(), 5)
+    assert [(b.revision, b.events[0].data["ID"]) for b in batches] == [(3, "n2")]
+    assert h.epoch == backend.epoch and not sub.overflowed
+    current = await backend.current()
+    assert (h.mirror.nodes, h.mirror.edges) == (current.nodes, current.edges)
+    await h.stop()
+
+
+async def test_a_rebuild_of_another_history_past_the_hub_resyncs_its_streams_to_it(
+    backend: MemoryBackend, graph_builders: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    g = graph_builders
+    vis = visibility("G.V()")
+    h = await loaded(backend)
+    sub = h.subscribe(vis, limit=1000)
+    stale = h.sync_payload(vis)  # cached for revision 1
+    loads = 0
+    gate = asyncio.Event()
+    real = backend.current
+
+    async def slow() -> Any:  # the hub's check passes, its reload waits for the gate
+        nonlocal loads
+        loads += 1
+        if loads > 1:
+            await gate.wait()
+        return await real()
+
+    monkeypatch.setattr(backend, "current", slow)
+    # Another history, already at the hub's revision: the number alone cannot tell.
+    await backend.rebuild(
+        _history(g.changeset(g.T0 + 5, g.upsert(g.node("x", "pod", "x", "other"))))
+    )
+    with pytest.raises(hub.Overflow):  # its stream ends with a Resync
+        await asyncio.wait_for(sub.get(), 5)
+    await until(lambda: not h.live)  # reloading
+    # A stream reconnecting at once waits for the new graph (not the mirror being
+    # replaced, nor the Sync cached for the same revision number).
+
+    async def join() -> tuple[hub.Subscription, bytes]:
+        await h.live_mirror()
+        return h.subscribe(vis, limit=1000), h.sync_payload(vis)
+
+    joined = asyncio.create_task(join())
+    await asyncio.sleep(0.1)
+    assert not joined.done()
+    gate.set()
+    again, payload = await asyncio.wait_for(joined, 5)
+    assert again.start == 1 and payload != stale
+    assert {n["ID"] for n in h.sync(vis).data["Nodes"]} == {"x"}
+    assert h.epoch == backend.epoch
+    await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("y", "pod", "y", "other"))))
+    batches = await asyncio.wait_for(again.get(), 5)
+    assert [(b.revision, b.events[0].data["ID"]) for b in batches] == [(2, "y")]
+    await h.stop()
+
+
+async def test_a_rebuilt_projection_that_stays_behind_the_hub_is_reloaded(
+    backend: MemoryBackend, graph_builders: Any
+) -> None:
+    h = hub.Hub(backend, block_s=0.05, rebuild_wait_s=0.3)
+    await h.start()
+    await until(lambda: h.ready)
+    sub = h.subscribe(visibility("G.V()"), limit=1000)
+    await backend.rebuild()  # nothing replayed (yet): revision 0, behind the hub's 1
+    await asyncio.sleep(0.15)
+    assert h.revision == 1 and not sub.overflowed  # waiting for it to pass
+    with pytest.raises(hub.Overflow):
+        await asyncio.wait_for(sub.get(), 5)
+    await until(lambda: h.live and h.epoch == backend.epoch)
+    assert h.revision == 0 and not h.mirror.nodes
     await h.stop()
