@@ -90,6 +90,7 @@ class GraphReader:
         self._lookup = client.register_script(scripts.LOOKUP)
         self._count = client.register_script(_COUNT)
         self._neighbours = client.register_script(scripts.NEIGHBOURS)
+        self._find = client.register_script(scripts.FIND)
 
     @property
     def keys(self) -> Keys:
@@ -194,6 +195,27 @@ class GraphReader:
             out.append(ids)
         return out
 
+    async def find_nodes(
+        self, plan: Sequence[tuple[str, Sequence[str]]], limit: int
+    ) -> list[Element] | None:
+        """The alive nodes having, for every ``(key, values)`` of ``plan``, one of the
+        index terms ``key=value``, sorted by id, in one atomic call; None when even the
+        smallest term group holds more than ``limit`` ids (read ids, then fetch)."""
+        args: list[str | int] = [self._keys.prefix, limit, len(plan)]
+        for key, values in plan:
+            if not encoding.is_indexed(key):
+                raise KeyError(f"{key!r} is not indexed")
+            args.append(len(values))
+            args.extend(self._keys.index(encoding.term(key, value)) for value in values)
+        raw: Any = await self._find(args=args)
+        if int(raw[1]) < 0:
+            return None
+        found: list[Element] = []
+        for j in range(2, 2 + 2 * int(raw[1]), 2):
+            found.append(_parsed(raw[j].decode(), raw[j + 1]))
+        found.sort(key=lambda node: str(node["ID"]))
+        return found
+
     async def neighbours(
         self, node_ids: Sequence[str], direction: Direction = Direction.BOTH
     ) -> tuple[list[list[str]], dict[str, Element]]:
@@ -219,11 +241,8 @@ class GraphReader:
             per_node.append([other for _, other in pairs if other])
         found: dict[str, Element] = {}
         for j in range(at + 1, at + 1 + 2 * int(raw[at]), 2):
-            node_id, record = raw[j].decode(), raw[j + 1]
-            revision, start = record.split(b"\n", 2)[:2]
-            found[node_id] = encoding.parse_record(
-                node_id, int(revision), int(start), record
-            ).element()
+            node_id = raw[j].decode()
+            found[node_id] = _parsed(node_id, raw[j + 1])
         return per_node, found
 
     # --- counts ------------------------------------------------------------------------
@@ -333,6 +352,12 @@ class GraphReader:
             if seen == last:
                 return last
             since = last
+
+
+def _parsed(element_id: str, record: bytes) -> Element:
+    """A current record (``<Revision>\\n<start>\\n...``) as the element ``nodes`` gives."""
+    revision, start = record.split(b"\n", 2)[:2]
+    return encoding.parse_record(element_id, int(revision), int(start), record).element()
 
 
 def _strs(members: Iterable[bytes | str]) -> list[str]:

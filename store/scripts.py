@@ -41,6 +41,13 @@ in), the number of alive edges on that side and per edge ``edge id, other end's 
 ('' when the edge's record is missing); then the number of distinct other ends alive and
 per one ``id, current record``. Returns ``{revision, ...}``.
 
+``FIND`` — ARGV: prefix, limit, number of groups, then per group its number of index
+keys and the keys. The alive nodes in every group's union of index sets, with their
+current records, in one call: ``{revision, count, id, record, ...}``; ``{revision, -1}``
+when the smallest group holds more than ``limit`` ids (the caller reads the ids and
+fetches in batches instead). Starts from the smallest group; the others are tested
+with ``SISMEMBER``, so a large set (every pod) is never read.
+
 ``TRIM`` — ARGV: prefix, cutoff ms, limit. Removes at most ``limit`` versions and
 deletions that ended before the cutoff, and feed entries older than it; an alive element
 left with its current version alone loses its history zset. Returns
@@ -619,6 +626,66 @@ for _, id in ipairs(order) do
   end
 end
 out[count_at] = found
+return out
+"""
+)
+
+
+FIND = (
+    "#!lua flags=no-writes\n"
+    + r"""
+local P, limit, ngroups = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local groups, sizes = {}, {}
+local at = 4
+for g = 1, ngroups do
+  local n = tonumber(ARGV[at])
+  local keys, size = {}, 0
+  for k = 1, n do
+    keys[k] = ARGV[at + k]
+    size = size + redis.call('SCARD', keys[k])
+  end
+  groups[g], sizes[g] = keys, size
+  at = at + n + 1
+end
+local rev = redis.call('GET', P .. 'rev') or '0'
+local first = 1
+for g = 2, ngroups do
+  if sizes[g] < sizes[first] then first = g end
+end
+if sizes[first] > limit then return {rev, -1} end
+local ids, seen = {}, {}
+for _, key in ipairs(groups[first]) do
+  for _, id in ipairs(redis.call('SMEMBERS', key)) do
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+  end
+end
+for g = 1, ngroups do
+  if g ~= first then
+    local kept = {}
+    for _, id in ipairs(ids) do
+      for _, key in ipairs(groups[g]) do
+        if redis.call('SISMEMBER', key, id) == 1 then
+          kept[#kept + 1] = id
+          break
+        end
+      end
+    end
+    ids = kept
+  end
+end
+local out = {rev, 0}
+local nk = P .. 'nodes'
+for _, id in ipairs(ids) do
+  local rec = redis.call('HGET', nk, id)
+  if rec then
+    out[#out + 1] = id
+    out[#out + 1] = rec
+  end
+end
+out[2] = (#out - 2) / 2
 return out
 """
 )

@@ -96,6 +96,11 @@ class LiveView:
     ) -> tuple[list[list[str]], dict[str, Element]]:
         return self._bridge.run(self._reader.neighbours(node_ids, direction))
 
+    def find_nodes(
+        self, plan: Sequence[tuple[str, Sequence[str]]], limit: int
+    ) -> list[Element] | None:
+        return self._bridge.run(self._reader.find_nodes(plan, limit))
+
 
 class PastView:
     """The graph at a past time (or over a slice): the live graph plus what changed
@@ -240,6 +245,7 @@ def _conforms(
     query_view.CountingView,
     query_view.CountingView,
     query_view.WalkingView,
+    query_view.FindingView,
 ]:
     """Never called: mypy checks here that the classes satisfy the evaluator's protocols."""
-    return redis_travel, prefetched, live, snap, past, live, past, live
+    return redis_travel, prefetched, live, snap, past, live, past, live, live

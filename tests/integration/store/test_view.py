@@ -164,3 +164,47 @@ async def test_a_walk_step_is_one_call_and_answers_in_gremlin_order(
         assert len(calls) == steps, text
     both = query.run("G.V().Has('Name', 'mid').Both().Values('Name')", source=prefetched, now=NOW)
     assert sorted(both) == ["leaf-0001", "leaf-0001", "leaf-0002", "mid"]  # no ghost, loop once
+
+
+async def test_an_indexed_start_reads_ids_and_nodes_in_one_call(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    """``Has`` on indexed keys right after ``V()`` is one script (``find_nodes``) when
+    the smallest term group is small, tests the other groups by membership, and gives
+    the nodes the generic path gives, in the same order; a start selecting more than a
+    batch of ids falls back to reading ids and fetching them."""
+    pods = [
+        pod(f"p{i:04}", f"web-{i:04}", ns="shop" if i % 3 else "lab", app=f"a{i % 4}")
+        for i in range(700)
+    ]
+    await Projection(client, keys).apply(
+        changeset(T0, upsert_node(_svc()), *(upsert_node(p) for p in pods))
+    )
+    reader = GraphReader(client, keys)
+    threaded = RedisTimeTravel(reader, asyncio.get_running_loop())
+    prefetched = await PrefetchedTimeTravel.fetch(reader)
+    found: list[int | None] = []
+    original = reader.find_nodes
+
+    async def counted(plan: Any, limit: int) -> Any:
+        result = await original(plan, limit)
+        found.append(None if result is None else len(result))
+        return result
+
+    reader.find_nodes = counted  # type: ignore[method-assign]
+    for text, answered in [
+        ("G.V().Has('Name', 'web-0007')", [1]),
+        ("G.V().Has('Type', 'pod', 'Name', 'web-0007').Values('Name')", [1]),
+        ("G.V().Has('Name', Within('web-0001', 'web-0002', 'svc')).Values('Name')", [3]),
+        # the smallest group (lab: 234) first, Type and app tested by membership
+        ("G.V().Has('Type', 'pod').Has('K8s.Namespace', 'lab').Has('K8s.Labels.app', 'a1')", [58]),
+        ("G.V().Has('Name', 'nobody')", [0]),
+        ("G.V().Has('Type', 'pod').Count()", []),  # a count never fetches nodes
+        ("G.V().Has('Type', 'pod').Values('Name')", [None]),  # 700 > a batch: ids first
+        ("G.V().Has('K8s.Namespace', 'shop').Has('Name', 'web-0008').Out()", [1]),
+    ]:
+        found.clear()
+        expected = query.run(text, source=prefetched, now=NOW)  # the generic path
+        got = await asyncio.to_thread(query.run, text, source=threaded, now=NOW)
+        assert got == expected, text
+        assert found == answered, text

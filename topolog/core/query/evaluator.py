@@ -11,7 +11,8 @@ Evaluation is breadth-first and batched: each step hands the view whole lists of
 trips — a walk (``Out``/``In``/``Both``) in one when the view can
 (``view.WalkingView``). A leading equality ``Has`` on an indexed key (see
 view.is_indexed) starts from ``nodes_by_index`` — intersecting several such keys —
-instead of scanning every node.
+instead of scanning every node (with the nodes in the same call when the view can:
+``view.FindingView``).
 ``V()``/``E()`` followed only by such ``Has`` steps and ``Count`` (see ``count_plan``) is
 answered from the ids alone: no element is fetched; a view that can count
 (``view.CountingView``) answers ``V()``/``E()`` and a single look-up without listing ids.
@@ -187,10 +188,21 @@ class _Run:
         elif start.kind is Kind.EDGES:
             elements = self.fetch(start.kind, list(self.graph.all_edge_ids()))
         else:
-            elements = self.fetch(start.kind, self._node_ids(index_plan(query)))
+            elements = self._start_nodes(index_plan(query))
         if start.filter is not None:
             elements = [e for e in elements if matching.matches(start.filter, e)]
         return self.emit(elements)
+
+    def _start_nodes(self, plan: list[tuple[str, tuple[str, ...]]]) -> list[Element]:
+        """The nodes the index plan selects (every node without one), sorted by id: in
+        one call when the view can and the selection is small."""
+        if plan and isinstance(self.graph, view.FindingView):
+            self.budget.spend(len(plan))
+            found = self.graph.find_nodes(plan, BATCH)
+            if found is not None:
+                self.budget.spend(len(found))
+                return found
+        return self.fetch(Kind.NODES, self._node_ids(plan))
 
     def _node_ids(self, plan: list[tuple[str, tuple[str, ...]]]) -> list[str]:
         if not plan:

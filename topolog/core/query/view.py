@@ -99,6 +99,20 @@ class WalkingView(Protocol):
         ...
 
 
+@runtime_checkable
+class FindingView(Protocol):
+    """Optional, for a ``GraphView`` over a network: the nodes an index plan selects,
+    fetched in the same call as the look-ups."""
+
+    def find_nodes(
+        self, plan: Sequence[tuple[str, Sequence[str]]], limit: int
+    ) -> list[Element] | None:
+        """The nodes having, for every ``(key, values)`` of ``plan`` (``is_indexed``
+        keys), one of the values, sorted by id — or None when that would mean reading
+        more than about ``limit`` ids (the evaluator then reads ids and fetches them)."""
+        ...
+
+
 class TimeTravel(Protocol):
     """Where views come from. Times are epoch seconds (floats)."""
 
