@@ -3,11 +3,13 @@
 Flows in: a loaded stack and the envelopes it was loaded with (to name existing objects).
 Flows out: per query kind, p50/p99/max milliseconds over ``repeat`` sequential calls of
 ``POST /api/topology`` (HTTP, JSON encoding and the Redis reads included) and the size
-of the answer.
+of the answer; first, how long the gateway's hub took to reach the projection's
+revision after the sync (the queries are timed from then on).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -40,9 +42,24 @@ def queries(loaded: Loaded, at: float) -> dict[str, tuple[str, int]]:
     }
 
 
+async def _settled(stack: stacks.Stack, client: httpx.AsyncClient, limit_s: float = 900) -> float:
+    """Seconds until the gateway's hub stood at the projection's revision: measured from
+    then on, the queries do not compete with the gateway still following the sync."""
+    began = time.monotonic()
+    assert stack.redis is not None
+    target = int(await stack.redis.get(stack.keys.rev) or 0)
+    while time.monotonic() - began < limit_s:
+        ready = orjson.loads((await client.get("/readyz")).content)
+        if int(ready.get("revision") or 0) >= target:
+            break
+        await asyncio.sleep(0.2)
+    return round(time.monotonic() - began, 2)
+
+
 async def run(stack: stacks.Stack, loaded: Loaded) -> stats.Result:
     out: stats.Result = {"scenario": "queries"}
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=120) as client:
+        out["gateway_settled_after_s"] = await _settled(stack, client)
         for name, (gremlin, repeat) in queries(loaded, loaded.synced_at).items():
             samples: list[float] = []
             size = 0
