@@ -116,11 +116,11 @@ async def test_the_threaded_view_refuses_its_own_loop(client: aioredis.Redis, ke
 async def test_a_walk_step_is_one_call_and_answers_in_gremlin_order(
     client: aioredis.Redis, keys: Keys
 ) -> None:
-    """Out/In/Both on the live Redis view go through ``neighbours`` (one script per
-    step) and give what the generic edges_of → edges → nodes path gives, in the same
-    order: node by node, out-edges then in-edges each by edge id, duplicates kept, a
-    self-loop once, an edge whose other end is missing skipped; a hub with more edges
-    than one HMGET chunk."""
+    """Out/In/Both and ShortestPathTo on the live Redis view go through ``neighbours``
+    (one script per step or level) and give what the generic edges_of → edges → nodes
+    path gives, in the same order: node by node, out-edges then in-edges each by edge
+    id, duplicates kept, a self-loop once, an edge whose other end is missing skipped; a
+    hub with more edges than one HMGET chunk."""
     hub = graph.Node(id="hub", metadata={"Type": "namespace", "Name": "hub"})
     leaves = [pod(f"p{i:04}", f"leaf-{i:04}", app="a" if i % 2 else "b") for i in range(1200)]
     mid = graph.Node(id="mid", metadata={"Type": "deployment", "Name": "mid"})
@@ -156,10 +156,19 @@ async def test_a_walk_step_is_one_call_and_answers_in_gremlin_order(
         ("G.V().Has('Name', 'mid').Both().Both().Values('Name')", 2),
         ("G.V().Has('Name', 'hub').Out().Has('K8s.Labels.app', 'a').Count()", 1),
         ("G.V().Has('Name', 'hub').Out().In().Dedup().Values('Name')", 4),  # 1,200 in 3 batches
+        # breadth-first: mid, its neighbours, then hub's 1,200 leaves — one call per level
+        ("G.V().Has('Name', 'mid').ShortestPathTo(Metadata('Name', 'leaf-0500'))", 3),
+        # an edge filter needs the edges: the generic path
+        (
+            "G.V().Has('Name', 'mid').ShortestPathTo(Metadata('Name', 'leaf-0500'),"
+            " Metadata('RelationType', 'ownership'))",
+            0,
+        ),
     ]:
         calls.clear()
         expected = query.run(text, source=prefetched, now=NOW)  # the generic path
         got = await asyncio.to_thread(query.run, text, source=threaded, now=NOW)
+        assert expected not in ([], 0), text
         assert got == expected, text
         assert len(calls) == steps, text
     both = query.run("G.V().Has('Name', 'mid').Both().Values('Name')", source=prefetched, now=NOW)
