@@ -35,11 +35,13 @@ horizon and the global revision, then per id ``member, start, record, deleted at
 ``LOOKUP`` returns a current version's record as stored (``encoding.parse_record``
 tells the two forms apart by their number of separators: the body has no newline).
 
-``NEIGHBOURS`` — ARGV: prefix, direction (``out``, ``in`` or ``both``), node ids. One
-walk step of the live graph in one call: per node id, for each side asked (out, then
-in), the number of alive edges on that side and per edge ``edge id, other end's id``
-('' when the edge's record is missing); then the number of distinct other ends alive and
-per one ``id, current record``. Returns ``{revision, ...}``.
+``NEIGHBOURS`` — ARGV: prefix, direction (``out``, ``in`` or ``both``), a cap on edges,
+node ids. One walk step of the live graph in one call: per node id, for each side asked
+(out, then in), the number of alive edges on that side and per edge ``edge id, other
+end's id`` ('' when the edge's record is missing); then the number of distinct other
+ends alive and per one ``id, current record``. Returns ``{revision, nodes done, ...}``:
+it stops before the next node once the cap is reached (at least one node is done), so
+a batch of hub nodes does not hold Redis in one long script.
 
 ``FIND`` — ARGV: prefix, limit, number of groups, then per group its number of index
 keys and the keys. The alive nodes in every group's union of index sets, with their
@@ -579,14 +581,16 @@ NEIGHBOURS = (
     "#!lua flags=no-writes\n"
     + _COMMON
     + r"""
-local P, dir = ARGV[1], ARGV[2]
+local P, dir, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local ek, nk = P .. 'edges', P .. 'nodes'
-local out = {redis.call('GET', P .. 'rev') or '0'}
+local out = {redis.call('GET', P .. 'rev') or '0', 0}
 local others, order = {}, {}
+local edges = 0
 -- HMGET in chunks: unpack() has a stack limit, and a node may have many edges.
 local function side(key, node)
   local ids = redis.call('HKEYS', key)
   local n = #ids
+  edges = edges + n
   out[#out + 1] = n
   for first = 1, n, 1000 do
     local last = math.min(first + 999, n)
@@ -609,11 +613,15 @@ local function side(key, node)
     end
   end
 end
-for i = 3, #ARGV do
+local done = 0
+for i = 4, #ARGV do
+  if done > 0 and edges >= cap then break end
   local node = ARGV[i]
   if dir ~= 'in' then side(P .. 'out:' .. node, node) end
   if dir ~= 'out' then side(P .. 'in:' .. node, node) end
+  done = done + 1
 end
+out[2] = done
 local count_at = #out + 1
 out[count_at] = 0
 local found = 0

@@ -13,6 +13,7 @@ from store import history
 from store.keys import Keys, Kind
 from store.projection import Projection
 from store.reader import GraphReader
+from store.snapshot import Direction
 from store.view import PrefetchedTimeTravel, RedisTimeTravel
 from tests.integration.store.builders import (
     T0,
@@ -217,3 +218,40 @@ async def test_an_indexed_start_reads_ids_and_nodes_in_one_call(
         got = await asyncio.to_thread(query.run, text, source=threaded, now=NOW)
         assert got == expected, text
         assert found == answered, text
+
+
+async def test_a_walk_over_many_edges_is_split_between_nodes_not_within_one(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    """``neighbours`` stops a call at the next node once ``max_edges`` edges were read
+    (so a batch of hub nodes does not hold Redis in one long script) and goes on from
+    there; a node with more edges than that is still read whole. Same answer."""
+    hubs = [
+        graph.Node(id=f"hub{h}", metadata={"Type": "namespace", "Name": f"hub{h}"})
+        for h in range(3)
+    ]
+    leaves = [pod(f"p{i:04}", f"leaf-{i:04}") for i in range(300)]
+    await Projection(client, keys).apply(
+        changeset(
+            T0,
+            *(upsert_node(n) for n in [*hubs, *leaves]),
+            *(upsert_edge(link(f"hub{i % 3}", p.id)) for i, p in enumerate(leaves)),
+        )
+    )
+    reader = GraphReader(client, keys)
+    ids = ["hub0", "hub1", "hub2", *(p.id for p in leaves)]
+    whole = await reader.neighbours(ids, Direction.BOTH)
+    calls: list[int] = []
+    original = reader._neighbours_of
+
+    async def counted(node_ids: Any, *args: Any) -> int:
+        done = await original(node_ids, *args)
+        calls.append(done)
+        return done
+
+    reader._neighbours_of = counted  # type: ignore[method-assign]
+    assert await reader.neighbours(ids, Direction.BOTH, max_edges=150) == whole
+    # hub0 and hub1 (the cap reached after the second: 200 edges); hub2 and 50 leaves
+    # (one edge each: 150); 150 leaves; the last 100
+    assert calls == [2, 51, 150, 100]
+    assert len(whole[0][0]) == 100 and len(whole[1]) == 303
