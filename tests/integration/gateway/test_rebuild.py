@@ -42,6 +42,14 @@ from topolog.core import graph
 pytestmark = pytest.mark.integration
 
 
+async def _drop(redis_url: str) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        await dump.drop(client, Keys())
+    finally:
+        await client.aclose()
+
+
 async def test_streams_carry_on_across_a_rebuild_of_the_projection(
     gateway_url: str, redis_url: str, projection: Projection
 ) -> None:
@@ -52,11 +60,7 @@ async def test_streams_carry_on_across_a_rebuild_of_the_projection(
             stream = events(response)
             (sync,) = await take(stream, 1)
             assert (sync[0], sync[1]) == ("Sync", "3")
-            client_redis = aioredis.Redis.from_url(redis_url)
-            try:
-                await dump.drop(client_redis, Keys())  # what FLUSHALL or a rebuild starts with
-            finally:
-                await client_redis.aclose()
+            await _drop(redis_url)  # what FLUSHALL or a rebuild starts with
             # The replay of the graph topic, slower than the gateway's feed reads (0.2 s):
             # the gateway sees the projection at revision 1, behind its own 3, and waits.
             await apply_all(projection, CHANGESETS[:1])
@@ -83,14 +87,6 @@ OTHER = [
     graph.ChangeSet(T0 + 30, [gone("q")]),
     graph.ChangeSet(T0 + 40, [up(pod("z", "zookeeper-0")), up(uses("z", "r"))]),
 ]
-
-
-async def _drop(redis_url: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        await dump.drop(client, Keys())
-    finally:
-        await client.aclose()
 
 
 async def _rest(stream: Events) -> list[tuple[str, str | None, Any]]:

@@ -292,41 +292,41 @@ class _Run:
 
     def walk(self, nodes: list[Element], direction: Direction) -> list[Element]:
         """Out/In/Both: each node's neighbours, node by node, duplicates kept (Gremlin)."""
-        node_ids = _ids(nodes)
-        if isinstance(self.graph, view.WalkingView):
-            return self.walk_at_once(self.graph, node_ids, direction)
-        per_node = self.edges_of(node_ids, direction)
-        edges = self.fetch_map(Kind.EDGES, (i for ids in per_node for i in ids))
-        others = [
-            _other_end(edges[eid], node_id)
-            for node_id, edge_ids in zip(node_ids, per_node, strict=True)
-            for eid in edge_ids
-            if eid in edges
-        ]
-        found = self.fetch_map(Kind.NODES, others)
-        return [found[i] for i in others if i in found]
-
-    def walk_at_once(
-        self, graph: view.WalkingView, node_ids: list[str], direction: Direction
-    ) -> list[Element]:
-        """``walk`` with one call per batch."""
-        per_node, found = self.neighbours(graph, node_ids, direction)
+        per_node, found = self.expand(_ids(nodes), direction, None)
+        if found is None:
+            found = self.fetch_map(Kind.NODES, (o for others in per_node for o in others))
         return [found[o] for others in per_node for o in others if o in found]
 
-    def neighbours(
-        self, graph: view.WalkingView, node_ids: list[str], direction: Direction
-    ) -> tuple[list[list[str]], dict[str, Element]]:
-        """``graph.neighbours`` in batches, charged as ``edges_of`` + ``edges`` + ``nodes``."""
-        per_node: list[list[str]] = []
-        nodes: dict[str, Element] = {}
-        for i in range(0, len(node_ids), BATCH):
-            batch = node_ids[i : i + BATCH]
-            self.budget.spend(len(batch))
-            others, found = graph.neighbours(batch, direction)
-            self.budget.spend(2 * sum(len(o) for o in others) + len(found))
-            per_node.extend(others)
-            nodes.update(found)
-        return per_node, nodes
+    def expand(
+        self, node_ids: list[str], direction: Direction, edge_filter: ast.Filter | None
+    ) -> tuple[list[list[str]], dict[str, Element] | None]:
+        """Per node (same order), the other ends of its edges that match ``edge_filter``,
+        in ``edges_of`` order; and, when read in the same call (a ``WalkingView`` and no
+        edge filter), the neighbour nodes by id (else None)."""
+        graph = self.graph
+        if edge_filter is None and isinstance(graph, view.WalkingView):
+            per_node: list[list[str]] = []
+            nodes: dict[str, Element] = {}
+            for i in range(0, len(node_ids), BATCH):
+                batch = node_ids[i : i + BATCH]
+                self.budget.spend(len(batch))
+                others, found = graph.neighbours(batch, direction)
+                # Charged as edges_of + edges + nodes would be.
+                self.budget.spend(2 * sum(len(o) for o in others) + len(found))
+                per_node.extend(others)
+                nodes.update(found)
+            return per_node, nodes
+        per_edges = self.edges_of(node_ids, direction)
+        edges = self.fetch_map(Kind.EDGES, (i for ids in per_edges for i in ids))
+        return [
+            [
+                _other_end(edge, node_id)
+                for eid in edge_ids
+                if (edge := edges.get(eid)) is not None
+                and (edge_filter is None or matching.matches(edge_filter, edge))
+            ]
+            for node_id, edge_ids in zip(node_ids, per_edges, strict=True)
+        ], None
 
     def edge_ends(self, edges: list[Element], direction: Direction) -> list[Element]:
         """Skydive's convention: OutV is an edge's Child, InV its Parent, BothV both."""
@@ -350,7 +350,7 @@ class _Run:
         known: dict[str, Element] = {origin["ID"]: origin}
         frontier = [origin["ID"]]
         while frontier:
-            per_node, nodes = self.expand(frontier, edge_filter)
+            per_node, nodes = self.expand(frontier, Direction.BOTH, edge_filter)
             discovered: list[str] = []
             for node_id, others in zip(frontier, per_node, strict=True):
                 for other in others:
@@ -367,26 +367,6 @@ class _Run:
                     return _path(node_id, came_from, known)
             frontier = [i for i in discovered if i in found]
         return None
-
-    def expand(
-        self, node_ids: list[str], edge_filter: ast.Filter | None
-    ) -> tuple[list[list[str]], dict[str, Element] | None]:
-        """Per node (same order), the other ends of its edges in both directions that
-        match ``edge_filter``, in ``edges_of`` order; and, when read in the same call (a
-        ``WalkingView`` and no edge filter), the neighbour nodes by id (else None)."""
-        if edge_filter is None and isinstance(self.graph, view.WalkingView):
-            return self.neighbours(self.graph, node_ids, Direction.BOTH)
-        per_edges = self.edges_of(node_ids, Direction.BOTH)
-        edges = self.fetch_map(Kind.EDGES, (i for ids in per_edges for i in ids))
-        return [
-            [
-                _other_end(edge, node_id)
-                for eid in edge_ids
-                if (edge := edges.get(eid)) is not None
-                and (edge_filter is None or matching.matches(edge_filter, edge))
-            ]
-            for node_id, edge_ids in zip(node_ids, per_edges, strict=True)
-        ], None
 
     def lineage(
         self, nodes: list[Element], direction: Direction, depth: int, edge_filter: ast.Filter
