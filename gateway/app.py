@@ -29,6 +29,7 @@ from gateway.observe import Observe
 from gateway.routes import alerts, dashboard, health, nodes, reach, stream, topology
 from gateway.settings import GatewaySettings, get_settings
 from gateway.state import AppState
+from topolog import stopping
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,5 @@ async def _redis() -> AsyncIterator[Backend]:
         indexing = asyncio.create_task(backend.index_times(), name="feed-time-index")
         yield backend
     finally:
-        if indexing is not None:
-            indexing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await indexing
+        await stopping.cancel_and_wait(indexing)
         await client.aclose()

@@ -40,7 +40,6 @@ that nobody watches would otherwise cost the gateway and Redis as much CPU as th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -50,6 +49,7 @@ from gateway import events, wire
 from gateway.backend import Backend, FeedEntry, FeedGap, FeedRestarted
 from gateway.fanout import Fanout
 from gateway.mirror import Mirror, Transition
+from topolog import stopping
 
 log = logging.getLogger(__name__)
 
@@ -208,10 +208,7 @@ class Hub:
     async def stop(self) -> None:
         """Idempotent."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stopping.cancel_and_wait(task)
         self._drop_all()
 
     def _drop_all(self) -> None:

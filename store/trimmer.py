@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 
 from store import scripts
 from store.keys import Keys
+from topolog import stopping
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,7 @@ class Trimmer:
         try:
             await asyncio.wait_for(asyncio.shield(task), grace_s)
         except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stopping.cancel_and_wait(task)
 
     async def once(self) -> Trimmed:
         cutoff = self._clock() - self._window_ms

@@ -18,6 +18,7 @@ from bench.scenarios import sse, stages, stats
 from bench.scenarios import stack as stacks
 from bench.scenarios.sync import CLUSTER, Loaded
 from producers import publishing, simulation
+from topolog import stopping
 from topolog.core import envelope
 
 PROBE_FILTER = "G.V().Has('K8s.Labels.bench', 'probe')"
@@ -113,9 +114,7 @@ async def run(
     # CPU per stage per second of churn (publishing + drain): a stage near 1.0 is saturated.
     busy_s = elapsed + drained
     cpu = {name: used - cpu_before.get(name, 0.0) for name, used in stack.cpu().items()}
-    subscriber.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await subscriber
+    await stopping.cancel_and_wait(subscriber)
     since = began + wall - 1.0
     routed = await stages.topic_stamps(stack.kafka, stack.topic_clusters, since)
     derived = await stages.topic_stamps(stack.kafka, stack.topic_graph, since)

@@ -14,7 +14,6 @@ the probes are done; nothing is left running.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 from bench.scenarios import sse, stats
@@ -22,6 +21,7 @@ from bench.scenarios import stack as stacks
 from bench.scenarios.churn import PROBE_FILTER
 from bench.scenarios.sync import CLUSTER
 from producers import publishing
+from topolog import stopping
 
 CONNECT_BATCH = 50
 
@@ -89,8 +89,7 @@ async def run(
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await stopping.cancel_and_wait(task)
     failed = sum(1 for t in tasks if t.done() and not t.cancelled() and t.exception())
     wanted = (seq - first_seq) * connected
     first = [min(times) - sent[s] for s, times in arrivals.items()]
@@ -131,7 +130,5 @@ async def _drained(stack: stacks.Stack, seq: int) -> float:
             await publisher.publish([stacks.probe_envelope(CLUSTER, seq, now=time.time())])
         await asyncio.wait_for(arrived.wait(), timeout=300)
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await watcher
+        await stopping.cancel_and_wait(watcher)
     return time.perf_counter() - began

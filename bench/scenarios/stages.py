@@ -26,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.scenarios import stats
 from bench.scenarios.stack import PROBES
+from topolog import stopping
 
 #: A probe's sequence label in JSON, possibly inside a JSON string (escaped quotes).
 _SEQ = re.compile(rb'bench-seq\\?"\s*:\s*\\?"(\d+)')
@@ -128,9 +129,11 @@ async def feed_watched(client: aioredis.Redis, key: str) -> AsyncIterator[FeedLo
     try:
         yield log
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stopping.cancel_and_wait(task)
+
+
+#: Longest read of a topic's records since the churn began (~20k records: seconds).
+STAMPS_LIMIT_S = 120.0
 
 
 async def topic_stamps(bootstrap: str, topic: str, since: float) -> dict[int, float]:
@@ -157,7 +160,11 @@ async def topic_stamps(bootstrap: str, topic: str, since: float) -> dict[int, fl
                 consumer.seek(tp, found.offset)
                 pending.add(tp)
         records: list[tuple[float, bytes]] = []
+        deadline = time.monotonic() + STAMPS_LIMIT_S
         while pending:
+            if time.monotonic() > deadline:
+                left = {tp.partition: (await consumer.position(tp), ends[tp]) for tp in pending}
+                raise TimeoutError(f"{topic}: not read to the end in {STAMPS_LIMIT_S} s: {left}")
             fetched = await consumer.getmany(*pending, timeout_ms=2000, max_records=5000)
             for batch in fetched.values():
                 records += [(r.timestamp / 1000, r.value or b"") for r in batch]

@@ -14,11 +14,18 @@ import asyncio
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import orjson
 import typer
+
+from topolog import stopping
+
+T = TypeVar("T")
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +78,7 @@ def bench_command(
         within=within,
     )
     machine = _machine()
-    result = asyncio.run(scenarios.run(scenario, options))
+    result = asyncio.run(_with_task_dump(scenarios.run(scenario, options)))
     machine["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     command = shlex.join(["topolog", "bench", *sys.argv[sys.argv.index("bench") + 1 :]])
     if as_json:
@@ -81,3 +88,10 @@ def bench_command(
     typer.echo(f"$ {command}")
     typer.echo(stats.table({"machine": machine}))
     typer.echo(stats.table(result))
+
+
+async def _with_task_dump(main: Coroutine[Any, Any, T]) -> T:
+    """``kill -USR1 <bench pid>`` prints where each of the harness's tasks waits (a
+    scenario that seems to hang)."""
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, stopping.dump_tasks)
+    return await main
