@@ -12,13 +12,17 @@ with an edge filter, when it matches and both ends are in scope). So an element 
 or leaving the view is an Added/Deleted event, and a node entering or leaving brings its
 incident edges with it (edges before a leaving node, after an entering one).
 
-Event ids: ``<revision>.<index>`` — the index in the revision's event list for that
-subscriber — and ``<revision>`` for a sync. ``Cursor`` parses them back: a client that
-saw ``r.i`` continues with event ``i + 1`` of revision ``r``.
+Event ids: ``<history>:<revision>.<index>`` — the index in the revision's event list for
+that subscriber — and ``<history>:<revision>`` for a sync. ``Cursor`` parses them back: a
+client that saw ``r.i`` continues with event ``i + 1`` of revision ``r``. ``history`` names
+the projection's identity (``P epoch``, see ``store.feed``): revision numbers start again
+at 1 when the projection is rebuilt, so ``r`` alone would not say which graph a client saw.
+Ids without it (``r.i``, from before it was added) are still accepted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,27 +106,36 @@ class Visibility:
         return node
 
 
+def history_tag(epoch: str) -> str:
+    """The short name of a projection identity in event ids (8 hex digits)."""
+    return hashlib.sha1(epoch.encode()).hexdigest()[:8]
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Where a client is: after event ``index`` of ``revision`` (None = all of it)."""
+    """Where a client is: after event ``index`` of ``revision`` (None = all of it), in
+    the history ``history`` (``history_tag``; None for an id without one)."""
 
     revision: int
     index: int | None = None
+    history: str | None = None
 
     def __str__(self) -> str:
-        return str(self.revision) if self.index is None else f"{self.revision}.{self.index}"
+        at = str(self.revision) if self.index is None else f"{self.revision}.{self.index}"
+        return at if self.history is None else f"{self.history}:{at}"
 
 
-_CURSOR = re.compile(r"(\d{1,18})(?:\.(\d{1,9}))?")
+_CURSOR = re.compile(r"(?:([0-9a-f]{8}):)?(\d{1,18})(?:\.(\d{1,9}))?")
 
 
 def parse_cursor(text: str) -> Cursor:
-    """``"12"`` or ``"12.3"`` → ``Cursor``; ValueError for anything else."""
+    """``"5f3a09c1:12.3"``, ``"5f3a09c1:12"`` (or without the history: ``"12.3"``,
+    ``"12"``) → ``Cursor``; ValueError for anything else."""
     match = _CURSOR.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"{text[:40]!r} is not an event id of this stream (like '12' or '12.3')")
-    index = match.group(2)
-    return Cursor(int(match.group(1)), int(index) if index is not None else None)
+        raise ValueError(f"{text[:40]!r} is not an event id of this stream (like '5f3a09c1:12.3')")
+    history, revision, index = match.groups()
+    return Cursor(int(revision), int(index) if index is not None else None, history)
 
 
 def sync(mirror: Mirror, vis: Visibility) -> Event:

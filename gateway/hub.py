@@ -177,6 +177,11 @@ class Hub:
         self.mirror = Mirror()
         #: The identity of the projection the mirror follows (``store.feed``).
         self.epoch = ""
+        #: Its tag in event ids (``events.history_tag``), and the tags of the identities
+        #: this mirror's history carries on: a rebuilt projection found to hold the same
+        #: history (``_rebase``) adds its tag; a reload starts over with one.
+        self.history = events.history_tag("")
+        self.histories = frozenset({self.history})
         self.ready = False
         #: (revision, visibility) → Sync event; only entries of the current revision.
         self._syncs: dict[tuple[int, object], events.Event] = {}
@@ -223,7 +228,7 @@ class Hub:
     async def _load(self) -> None:
         revision, nodes, edges, epoch = await self._backend.current()
         self.mirror = Mirror(revision=revision, nodes=nodes, edges=edges)
-        self.epoch = epoch
+        self._follow_epoch(epoch, continues=False)
         self._behind = None
         # Syncs are cached by revision: a rebuilt projection reuses the numbers.
         self._syncs.clear()
@@ -351,7 +356,8 @@ class Hub:
             rendered = events.render(concerning, group.vis, node)
             if not rendered:
                 continue
-            batch = Batch(revision, rendered, encoder.batch(revision, rendered))
+            payload = encoder.batch(revision, rendered, history=self.history)
+            batch = Batch(revision, rendered, payload)
             dropped = [sub for sub in group.subs if not sub.offer(batch)]
             for sub in dropped:
                 self.unsubscribe(sub)
@@ -378,7 +384,8 @@ class Hub:
         if cached is not None:
             return cached
         found = self.sync(vis)
-        payload = wire.event(found.name, found.data, str(self.mirror.revision))
+        at = events.Cursor(self.mirror.revision, history=self.history)
+        payload = wire.event(found.name, found.data, str(at))
         if self._sync_bytes and next(iter(self._sync_bytes))[0] != self.mirror.revision:
             self._sync_bytes.clear()
         used = sum(len(p) for p in self._sync_bytes.values())
@@ -413,7 +420,7 @@ class Hub:
         """The projection was rebuilt (see the module's docstring): wait while it is
         behind and moving, carry on if it reached the mirror's graph, else reload."""
         if self.mirror.revision == 0:  # nothing read yet: any projection continues it
-            self.epoch = exc.epoch
+            self._follow_epoch(exc.epoch, continues=True)
             return
         try:
             revision = await self._backend.revision()
@@ -492,7 +499,14 @@ class Hub:
             self.mirror.revision,
             current.revision,
         )
-        self.epoch = current.epoch
+        self._follow_epoch(current.epoch, continues=True)
         for entry in entries:
             self._advance(entry)
         return True
+
+    def _follow_epoch(self, epoch: str, *, continues: bool) -> None:
+        """Follow the projection ``epoch``; ``continues``: its history is the mirror's so
+        far, so event ids of the earlier identities stay valid."""
+        self.epoch = epoch
+        self.history = events.history_tag(epoch)
+        self.histories = self.histories | {self.history} if continues else frozenset({self.history})

@@ -44,6 +44,8 @@ class Plan:
     mirror: Mirror | None = None
     #: Events of this revision up to this index were seen already.
     skip: events.Cursor | None = None
+    #: The history tag of the event ids (the hub's when the stream started).
+    history: str = ""
 
 
 async def prepare(
@@ -72,31 +74,42 @@ async def _plan(
     since_ms: int | None,
 ) -> Plan:
     head = sub.start
+    history = hub.history
     try:
         if cursor is not None:
+            if cursor.history is not None and cursor.history not in hub.histories:
+                # Revision numbers restart when the projection is rebuilt: continuing
+                # after "r.i" of another history would skip or repeat changes.
+                raise StreamError(
+                    f"event id {cursor} is from another history of the graph (the"
+                    " projection was rebuilt since); reconnect without Last-Event-ID",
+                    gone=True,
+                )
             if cursor.revision > head:
                 raise StreamError(f"event id {cursor} is ahead of the stream (revision {head})")
             if cursor.index is None:
                 if cursor.revision == head:
-                    return Plan(sub)
-                return Plan(sub, mirror=await replay.mirror_at_revision(backend, cursor.revision))
+                    return Plan(sub, history=history)
+                mirror = await replay.mirror_at_revision(backend, cursor.revision)
+                return Plan(sub, mirror=mirror, history=history)
             mirror = await replay.mirror_at_revision(backend, cursor.revision - 1)
-            return Plan(sub, mirror=mirror, skip=cursor)
+            return Plan(sub, mirror=mirror, skip=cursor, history=history)
         if since_ms is not None:
             mirror = await replay.mirror_at_time(backend, since_ms)
             if mirror.revision > head:
                 # Changes newer than the hub: let the hub deliver them.
                 mirror = hub.mirror.copy()
             initial = events.sync(mirror, sub.vis)
-            payload = wire.event(initial.name, initial.data, str(mirror.revision))
-            return Plan(sub, initial=payload, mirror=mirror)
+            at = events.Cursor(mirror.revision, history=history)
+            payload = wire.event(initial.name, initial.data, str(at))
+            return Plan(sub, initial=payload, mirror=mirror, history=history)
     except FeedGap as exc:
         raise StreamError(
             f"that point of the stream was trimmed ({exc}); resync", gone=True
         ) from exc
     except OutsideHotWindow as exc:
         raise StreamError(f"{exc}; ask for a later time", gone=True) from exc
-    return Plan(sub, initial=hub.sync_payload(sub.vis))
+    return Plan(sub, initial=hub.sync_payload(sub.vis), history=history)
 
 
 def resync(reason: str) -> bytes:
@@ -127,7 +140,7 @@ async def run(
                     batch = events.render(mirror.apply(entry, needs), sub.vis)
                     first = _first(entry.revision, plan.skip)
                     if len(batch) > first:
-                        yield wire.batch(entry.revision, batch, first)
+                        yield wire.batch(entry.revision, batch, first, history=plan.history)
             except FeedGap as exc:
                 if on_resync is not None:
                     on_resync()

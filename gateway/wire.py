@@ -1,6 +1,7 @@
 """The Server-Sent Events wire format, encoded once and shared by every stream that sends it.
 
-Flows in: ``events.Event`` values with their ids (``<revision>.<index>``, ``<revision>``).
+Flows in: ``events.Event`` values with their ids (``<history>:<revision>.<index>``,
+``<history>:<revision>``: ``events.Cursor``).
 Flows out: the bytes of the SSE fields — ``id``, ``event``, one ``data`` line of JSON — each
 line ending in CRLF and each event in a blank line (what ``sse-starlette`` wrote before).
 JSON never holds a raw line break (orjson escapes them), so ``data`` is always one line.
@@ -57,15 +58,19 @@ class Encoder:
         self._json[id(obj)] = (obj, encoded)
         return encoded
 
-    def batch(self, revision: int, events: Sequence[Event], first: int = 0) -> bytes:
-        """Events ``first…`` of a revision's batch, with ids ``<revision>.<index>``."""
+    def batch(
+        self, revision: int, events: Sequence[Event], first: int = 0, *, history: str
+    ) -> bytes:
+        """Events ``first…`` of a revision's batch, with ids
+        ``<history>:<revision>.<index>``."""
+        prefix = f"{history}:{revision}."
         return b"".join(
-            _frame(e.name, self.data(e.data), f"{revision}.{i}")
+            _frame(e.name, self.data(e.data), f"{prefix}{i}")
             for i, e in enumerate(events)
             if i >= first
         )
 
 
-def batch(revision: int, events: Sequence[Event], first: int = 0) -> bytes:
+def batch(revision: int, events: Sequence[Event], first: int = 0, *, history: str) -> bytes:
     """``Encoder().batch(...)`` for a single use."""
-    return Encoder().batch(revision, events, first)
+    return Encoder().batch(revision, events, first, history=history)

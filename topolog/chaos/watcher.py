@@ -42,12 +42,16 @@ class Watcher:
     waits: int = 0
     problems: list[str] = field(default_factory=list)
 
+    #: The history tag of the last event id (``<history>:<revision>[.<index>]``).
+    history: str = ""
+
     @property
     def last_id(self) -> str | None:
         if self.last is None:
             return None
         revision, index = self.last
-        return str(revision) if index < 0 else f"{revision}.{index}"
+        at = str(revision) if index < 0 else f"{revision}.{index}"
+        return f"{self.history}:{at}" if self.history else at
 
     async def run(self) -> None:
         """Stream until cancelled, reconnecting after every error."""
@@ -106,12 +110,15 @@ class Watcher:
             self._problem(f"{name} without an id")
             return
         self.events += 1
+        # A rebuilt projection that continues the same history renames it: its ids go on
+        # from the same revision numbers (another history would have been a Resync).
+        self.history, _, at = event_id.rpartition(":")
         if name == "Sync":
             self.nodes = {n["ID"]: n for n in data.get("Nodes") or []}
             self.edges = {e["ID"]: e for e in data.get("Edges") or []}
-            self.last = (int(event_id), -1)
+            self.last = (int(at), -1)
             return
-        revision_text, _, index_text = event_id.partition(".")
+        revision_text, _, index_text = at.partition(".")
         current = (int(revision_text), int(index_text or 0))
         if self.last is not None:
             # A Sync at r contains every event of revision r.

@@ -29,6 +29,7 @@ from tests.integration.gateway.test_gateway import (
     T0,
     Events,
     apply_all,
+    at,
     events,
     gone,
     pod,
@@ -59,7 +60,7 @@ async def test_streams_carry_on_across_a_rebuild_of_the_projection(
         async with client.stream("GET", "/api/v1/stream") as response:
             stream = events(response)
             (sync,) = await take(stream, 1)
-            assert (sync[0], sync[1]) == ("Sync", "3")
+            assert (sync[0], at(sync[1])) == ("Sync", "3")
             await _drop(redis_url)  # what FLUSHALL or a rebuild starts with
             # The replay of the graph topic, slower than the gateway's feed reads (0.2 s):
             # the gateway sees the projection at revision 1, behind its own 3, and waits.
@@ -68,13 +69,22 @@ async def test_streams_carry_on_across_a_rebuild_of_the_projection(
             await apply_all(projection, CHANGESETS[1:3])
             await apply_all(projection, CHANGESETS[3:])  # then what came after
             after = await take(stream, 4)
+        # The Sync's id names the old identity; the same history goes on under the new
+        # one, and a client that saw only the Sync still resumes right after it.
+        async with client.stream(
+            "GET", "/api/v1/stream", headers={"Last-Event-ID": str(sync[1])}
+        ) as response:
+            assert response.status_code == 200
+            resumed = await take(events(response), 4)
         whole = (await client.get("/api/topology")).json()
-    assert [(e, i, d["ID"]) for e, i, d in after] == [
+    assert [(e, at(i), d["ID"]) for e, i, d in after] == [
         ("EdgeDeleted", "4.0", "b>s"),
         ("NodeDeleted", "4.1", "b"),
         ("NodeAdded", "5.0", "d"),
         ("EdgeAdded", "5.1", "d>s"),
     ]
+    assert resumed == after
+    assert {str(i).partition(":")[0] for _, i, _ in after} != {str(sync[1]).partition(":")[0]}
     assert sorted(n["ID"] for n in whole["Nodes"]) == ["a", "c", "d", "s"]
 
 
@@ -103,7 +113,7 @@ async def test_a_rebuild_of_another_history_resyncs_streams_to_the_rebuilt_graph
         async with client.stream("GET", "/api/v1/stream") as response:
             stream = events(response)
             (sync,) = await take(stream, 1)
-            assert (sync[0], sync[1]) == ("Sync", "3")
+            assert (sync[0], at(sync[1])) == ("Sync", "3")
             await _drop(redis_url)
             if behind:  # the gateway sees it behind its revision 3 first, and waits
                 await apply_all(projection, OTHER[:2])
@@ -115,6 +125,14 @@ async def test_a_rebuild_of_another_history_resyncs_streams_to_the_rebuilt_graph
             # the first: it is told to resync (and ends).
             rest = await asyncio.wait_for(_rest(stream), 10)
         assert [e for e, _, _ in rest] == ["Resync"]
+        # Resuming after the Sync of the first history is refused: revision 3 of the
+        # rebuilt projection is another graph.
+        async with client.stream(
+            "GET", "/api/v1/stream", headers={"Last-Event-ID": str(sync[1])}
+        ) as response:
+            refused = await response.aread()
+            assert response.status_code == 410, refused
+            assert b"another history" in refused
         # Reconnecting (without Last-Event-ID) gives the rebuilt graph, then its changes.
         async with client.stream("GET", "/api/v1/stream") as response:
             stream = events(response)
@@ -122,10 +140,10 @@ async def test_a_rebuild_of_another_history_resyncs_streams_to_the_rebuilt_graph
             await projection.apply(graph.ChangeSet(T0 + 50, [gone("r")]))
             after = await take(stream, 2)
         whole = (await client.get("/api/topology")).json()
-    assert (sync[0], sync[1]) == ("Sync", "5")
+    assert (sync[0], at(sync[1])) == ("Sync", "5")
     assert sorted(n["ID"] for n in sync[2]["Nodes"]) == ["a", "r", "z"]
     assert sorted(e["ID"] for e in sync[2]["Edges"]) == ["z>r"]
-    assert [(e, i, d["ID"]) for e, i, d in after] == [
+    assert [(e, at(i), d["ID"]) for e, i, d in after] == [
         ("EdgeDeleted", "6.0", "z>r"),
         ("NodeDeleted", "6.1", "r"),
     ]

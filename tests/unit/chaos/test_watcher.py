@@ -68,3 +68,17 @@ def test_edges_follow_their_events() -> None:
     _event(w, "Sync", "1", {"Nodes": [], "Edges": [edge]})
     _event(w, "EdgeDeleted", "2.0", edge)
     assert w.edges == {}
+
+
+def test_ids_with_a_history_resume_with_it_and_a_renamed_history_continues() -> None:
+    # "<history>:<revision>.<index>"; a rebuilt projection holding the same history goes
+    # on from the same revision numbers under a new tag.
+    w = Watcher("http://gateway")
+    _event(w, "Sync", "0a1b2c3d:5", {"Nodes": [], "Edges": []})
+    _event(w, "NodeAdded", "0a1b2c3d:6.0", _node("a"))
+    assert w.last_id == "0a1b2c3d:6.0"
+    _event(w, "NodeAdded", "99887766:7.0", _node("b"))
+    _event(w, "NodeAdded", "99887766:7.0", _node("c"))
+    assert (w.gaps, w.duplicates) == (0, 1)
+    assert w.last_id == "99887766:7.0"
+    assert set(w.nodes) == {"a", "b"}

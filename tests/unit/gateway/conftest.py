@@ -200,6 +200,16 @@ class SSEEvent:
     id: str | None
     data: Any
 
+    @property
+    def at(self) -> str | None:
+        """The id's position, ``<revision>[.<index>]``, without its history tag."""
+        return None if self.id is None else self.id.rpartition(":")[2]
+
+    @property
+    def history(self) -> str | None:
+        """The id's history tag (``events.history_tag`` of the projection's identity)."""
+        return None if self.id is None or ":" not in self.id else self.id.partition(":")[0]
+
 
 @dataclass
 class Stream:

@@ -147,7 +147,7 @@ async def test_scoped_stream_never_shows_outside_objects(
             ("NodeAdded", "api"),
             ("NodeDeleted", "api"),
         ]
-        assert [e.id for e in events] == ["2.0", "4.0"]
+        assert [e.at for e in events] == ["2.0", "4.0"]
         await stream.close()
 
 

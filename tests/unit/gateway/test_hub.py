@@ -60,8 +60,11 @@ async def test_subscribers_with_one_filter_share_one_rendering_and_all_get_the_b
     assert all(b[0] is batches[0][0] for b in batches)
     batch = batches[0][0]
     assert [e.name for e in batch.events] == ["NodeAdded"]
-    assert batch.payload == wire.batch(batch.revision, batch.events)
-    assert batch.payload.startswith(f"id: {batch.revision}.0\r\nevent: NodeAdded\r\n".encode())
+    assert batch.payload == wire.batch(batch.revision, batch.events, history=h.history)
+    # Ids name the projection's identity: revisions start again when it is rebuilt.
+    assert h.history == events.history_tag(backend.epoch)
+    head = f"id: {h.history}:{batch.revision}.0\r\nevent: NodeAdded\r\n"
+    assert batch.payload.startswith(head.encode())
     assert other.start == shop[0].start
     assert h.subscribers == 4
     for sub in shop:
@@ -132,7 +135,7 @@ async def test_the_sync_event_is_computed_once_per_revision_and_filter(
     assert "api" not in {n["ID"] for n in first.data["Nodes"]}
     payload = h.sync_payload(vis)
     assert h.sync_payload(visibility("G.V().Has('K8s.Namespace', 'shop')")) is payload
-    assert payload == wire.event("Sync", later.data, str(h.revision))
+    assert payload == wire.event("Sync", later.data, f"{h.history}:{h.revision}")
     assert len(syncs) == 2
     await h.stop()
 
@@ -247,6 +250,10 @@ async def test_a_rebuild_of_the_same_history_is_followed_on_without_a_resync(
     batches = await asyncio.wait_for(sub.get(), 5)
     assert [(b.revision, b.events[0].data["ID"]) for b in batches] == [(3, "n2")]
     assert h.epoch == backend.epoch and not sub.overflowed
+    # Event ids name the new identity; those of the old one still resume (same history).
+    assert h.history == events.history_tag(backend.epoch)
+    assert h.histories == {events.history_tag("memory-0"), h.history}
+    assert batches[0].payload.startswith(f"id: {h.history}:3.0".encode())
     current = await backend.current()
     assert (h.mirror.nodes, h.mirror.edges) == (current.nodes, current.edges)
     await h.stop()
@@ -294,6 +301,8 @@ async def test_a_rebuild_of_another_history_past_the_hub_resyncs_its_streams_to_
     assert again.start == 1 and payload != stale
     assert {n["ID"] for n in h.sync(vis).data["Nodes"]} == {"x"}
     assert h.epoch == backend.epoch
+    # Only the new identity's ids resume: the old ones name another history.
+    assert h.histories == {events.history_tag(backend.epoch)}
     await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("y", "pod", "y", "other"))))
     batches = await asyncio.wait_for(again.get(), 5)
     assert [(b.revision, b.events[0].data["ID"]) for b in batches] == [(2, "y")]

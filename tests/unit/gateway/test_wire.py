@@ -27,10 +27,13 @@ def test_an_event_is_framed_as_sse_starlette_framed_it(data: Any, event_id: str 
 
 def test_a_batch_numbers_its_events_and_can_start_after_a_seen_one() -> None:
     batch = [events.Event("NodeAdded", {"ID": str(i)}) for i in range(3)]
-    whole = wire.batch(7, batch)
-    assert whole == b"".join(wire.event(e.name, e.data, f"7.{i}") for i, e in enumerate(batch))
-    assert wire.batch(7, batch, first=2) == wire.event("NodeAdded", {"ID": "2"}, "7.2")
-    assert wire.batch(7, batch, first=3) == b""
+    whole = wire.batch(7, batch, history="5f3a09c1")
+    assert whole == b"".join(
+        wire.event(e.name, e.data, f"5f3a09c1:7.{i}") for i, e in enumerate(batch)
+    )
+    second = wire.batch(7, batch, first=2, history="5f3a09c1")
+    assert second == wire.event("NodeAdded", {"ID": "2"}, "5f3a09c1:7.2")
+    assert wire.batch(7, batch, first=3, history="5f3a09c1") == b""
 
 
 def test_the_encoder_serializes_one_object_once_and_tells_equal_objects_apart() -> None:

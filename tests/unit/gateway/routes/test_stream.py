@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from gateway import events
 from gateway.memory_backend import MemoryBackend
+from store.history import History
 
 
 def ids(events: list[Any]) -> list[str]:
-    return [e.id for e in events]
+    return [e.at for e in events]
 
 
 async def test_stream_starts_with_a_sync_of_the_graph_then_live_changes(
@@ -20,11 +22,11 @@ async def test_stream_starts_with_a_sync_of_the_graph_then_live_changes(
     assert stream.status == 200
     assert stream.headers["content-type"].startswith("text/event-stream")
     sync = await stream.next()
-    assert sync.event == "Sync" and sync.id == "1"
+    assert sync.event == "Sync" and sync.at == "1"
     assert len(sync.data["Nodes"]) == 9 and len(sync.data["Edges"]) == 14
     await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("api", "pod", "api", "shop"))))
     added = await stream.next()
-    assert (added.event, added.id, added.data["ID"]) == ("NodeAdded", "2.0", "api")
+    assert (added.event, added.at, added.data["ID"]) == ("NodeAdded", "2.0", "api")
     await stream.close()
 
 
@@ -48,7 +50,7 @@ async def test_filter_limits_events_and_nodes_bring_their_edges(
     await backend.apply(g.changeset(g.T0 + 11, g.upsert(g.node("worker", "node", "worker2"))))
     await backend.apply(g.changeset(g.T0 + 12, g.upsert(g.node("web", "pod", "web", "other"))))
     events = await stream.take(4)
-    assert [(e.event, e.id) for e in events] == [
+    assert [(e.event, e.at) for e in events] == [
         ("NodeAdded", "2.0"),
         ("EdgeDeleted", "4.0"),
         ("EdgeDeleted", "4.1"),
@@ -79,7 +81,7 @@ async def test_reconnecting_with_last_event_id_continues_without_gap_or_duplicat
     await backend.apply(g.changeset(g.T0 + 30, g.upsert(g.node("d", "pod", "d", "shop"))))
     second = await sse(client.app, "/api/v1/stream", {"Last-Event-ID": seen[-1].id})
     rest = await second.take(3)
-    assert [(e.event, e.id, e.data["ID"]) for e in rest] == [
+    assert [(e.event, e.at, e.data["ID"]) for e in rest] == [
         ("NodeAdded", "2.2", "c"),
         ("NodeDeleted", "3.0", "a"),
         ("NodeAdded", "4.0", "d"),
@@ -87,7 +89,7 @@ async def test_reconnecting_with_last_event_id_continues_without_gap_or_duplicat
     # Live changes keep coming after the replayed ones.
     await backend.apply(g.changeset(g.T0 + 40, g.delete("d")))
     live = await second.next()
-    assert (live.event, live.id) == ("NodeDeleted", "5.0")
+    assert (live.event, live.at) == ("NodeDeleted", "5.0")
     await second.close()
 
 
@@ -99,11 +101,11 @@ async def test_since_replays_from_the_graph_at_that_time(
     await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("b", "pod", "b", "shop"))))
     stream = await sse(client.app, f"/api/v1/stream?since={g.T0 + 15}")
     sync = await stream.next()
-    assert sync.id == "2"
+    assert sync.at == "2"
     assert "a" in {n["ID"] for n in sync.data["Nodes"]}
     assert "b" not in {n["ID"] for n in sync.data["Nodes"]}
     replayed = await stream.next()
-    assert (replayed.event, replayed.id, replayed.data["ID"]) == ("NodeAdded", "3.0", "b")
+    assert (replayed.event, replayed.at, replayed.data["ID"]) == ("NodeAdded", "3.0", "b")
     await stream.close()
 
 
@@ -116,7 +118,7 @@ async def test_streams_after_the_live_reader_parked_resume_and_sync_without_gap(
     async with client_for(settings.model_copy(update={"feed_idle_s": 0.05})) as c:
         hub = c.app.state.gateway.hub
         first = await sse(c.app, "/api/v1/stream")
-        assert (await first.next()).id == "1"
+        assert (await first.next()).at == "1"
         await backend.apply(
             g.changeset(
                 g.T0 + 10,
@@ -132,19 +134,19 @@ async def test_streams_after_the_live_reader_parked_resume_and_sync_without_gap(
         ready = await c.get("/readyz")
         assert ready.json() == {"ok": True, "revision": 3}  # the store's, while parked
         resumed = await sse(c.app, "/api/v1/stream", {"Last-Event-ID": seen[-1].id})
-        assert [(e.event, e.id, e.data["ID"]) for e in await resumed.take(2)] == [
+        assert [(e.event, e.at, e.data["ID"]) for e in await resumed.take(2)] == [
             ("NodeAdded", "2.1", "b"),
             ("NodeDeleted", "3.0", "a"),
         ]
         fresh = await sse(c.app, "/api/v1/stream")
         sync = await fresh.next()
-        assert sync.event == "Sync" and sync.id == "3"
+        assert sync.event == "Sync" and sync.at == "3"
         assert {"b"} <= {n["ID"] for n in sync.data["Nodes"]}
         assert "a" not in {n["ID"] for n in sync.data["Nodes"]}
         await backend.apply(g.changeset(g.T0 + 30, g.upsert(g.node("c", "pod", "c", "shop"))))
         for stream in (resumed, fresh):
             live = await stream.next()
-            assert (live.event, live.id, live.data["ID"]) == ("NodeAdded", "4.0", "c")
+            assert (live.event, live.at, live.data["ID"]) == ("NodeAdded", "4.0", "c")
             await stream.close()
 
 
@@ -184,6 +186,8 @@ async def test_malformed_parameters_are_a_400(client: Any, sse: Any) -> None:
         ("/api/v1/stream?since=yesterday-ish", {}),
         ("/api/v1/stream", {"Last-Event-ID": "abc"}),
         ("/api/v1/stream", {"Last-Event-ID": "99"}),
+        ("/api/v1/stream", {"Last-Event-ID": "zzzzzzzz:1"}),
+        ("/api/v1/stream", {"Last-Event-ID": "5f3a09c1:"}),
     ]:
         stream = await sse(client.app, path, headers)
         assert stream.status == 400, (path, headers)
@@ -219,7 +223,7 @@ async def test_alerts_stream_state_changes_with_root_cause(
         )
     )
     alert = await stream.next()
-    assert alert.event == "Alert" and alert.id == "2.0"
+    assert alert.event == "Alert" and alert.at == "2.0"
     assert alert.data["id"] == "web"
     assert (alert.data["oldState"], alert.data["newState"]) == ("UP", "DOWN")
     assert alert.data["rootCause"] == ["sec-pass"]
@@ -240,3 +244,85 @@ async def test_requests_and_streams_are_counted_by_route_template(client: Any, s
     assert sample("topolog_gateway_requests_total", {"route": "/healthz", **labels}) == 1
     assert sample("topolog_gateway_request_seconds_count", {"route": "/api/v1/stream"}) == 1
     assert metrics.streams.labels("stream")._value.get() == 0
+
+
+async def _resume_point_then_rebuild(
+    client: Any, backend: MemoryBackend, sse: Any, g: Any, *, same_history: bool
+) -> Any:
+    """A stream sees revision 2 ("<history>:2.0") and disconnects; the projection is then
+    rebuilt — from the same changesets, or from others reaching the same revision
+    number — and the hub follows it. Returns the event seen."""
+    hub = client.app.state.gateway.hub
+    first = await sse(client.app, "/api/v1/stream")
+    await first.next()
+    added = g.changeset(g.T0 + 10, g.upsert(g.node("a", "pod", "a", "shop")))
+    await backend.apply(added)
+    (seen,) = await first.take(1)
+    await first.close()
+    assert (seen.at, seen.history) == ("2.0", events.history_tag(backend.epoch))
+    base = g.changeset(g.T0, *g.base_changes())
+    rebuilt = History()
+    rebuilt.apply(base)
+    if same_history:
+        rebuilt.apply(added)
+    else:
+        rebuilt.apply(g.changeset(g.T0 + 5, g.upsert(g.node("x", "pod", "x", "other"))))
+    await backend.rebuild(rebuilt)
+    await until(lambda: hub.epoch == backend.epoch and hub.live)
+    return seen
+
+
+async def test_an_event_id_from_before_a_rebuild_of_another_history_is_gone(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    # Revision 2 is another change in the rebuilt projection: continuing after "2.0"
+    # would show the client a graph it never had. It is told to start over instead.
+    seen = await _resume_point_then_rebuild(
+        client, backend, sse, graph_builders, same_history=False
+    )
+    resumed = await sse(client.app, "/api/v1/stream", {"Last-Event-ID": seen.id})
+    assert resumed.status == 410
+    assert b"another history" in resumed.body
+    await resumed.close()
+    fresh = await sse(client.app, "/api/v1/stream")
+    sync = await fresh.next()
+    assert (sync.event, sync.at, sync.history) == (
+        "Sync",
+        "2",
+        events.history_tag(backend.epoch),
+    )
+    assert "x" in {n["ID"] for n in sync.data["Nodes"]}
+    assert "a" not in {n["ID"] for n in sync.data["Nodes"]}
+    await fresh.close()
+
+
+async def test_an_event_id_from_before_a_rebuild_of_the_same_history_still_resumes(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    g = graph_builders
+    seen = await _resume_point_then_rebuild(client, backend, sse, g, same_history=True)
+    await backend.apply(g.changeset(g.T0 + 20, g.delete("a")))
+    resumed = await sse(client.app, "/api/v1/stream", {"Last-Event-ID": seen.id})
+    assert resumed.status == 200
+    (deleted,) = await resumed.take(1)
+    assert (deleted.event, deleted.at, deleted.data["ID"]) == ("NodeDeleted", "3.0", "a")
+    assert deleted.history == events.history_tag(backend.epoch) != seen.history
+    await resumed.close()
+
+
+async def test_an_event_id_without_a_history_still_resumes(
+    client: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    # Ids from a gateway before histories were added: "<revision>.<index>".
+    g = graph_builders
+    await backend.apply(
+        g.changeset(
+            g.T0 + 10,
+            g.upsert(g.node("a", "pod", "a", "shop")),
+            g.upsert(g.node("b", "pod", "b", "shop")),
+        )
+    )
+    resumed = await sse(client.app, "/api/v1/stream", {"Last-Event-ID": "2.0"})
+    (rest,) = await resumed.take(1)
+    assert (rest.event, rest.at, rest.data["ID"]) == ("NodeAdded", "2.1", "b")
+    await resumed.close()
