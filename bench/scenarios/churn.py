@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 
-from bench.scenarios import sse, stages, stats
+from bench.scenarios import selfcheck, sse, stages, stats
 from bench.scenarios import stack as stacks
 from bench.scenarios.sync import CLUSTER, Loaded
 from producers import publishing, simulation
@@ -81,6 +81,7 @@ async def run(
     churned = 0
     assert stack.redis is not None
     async with (
+        selfcheck.SelfCheck() as check,
         stages.feed_watched(stack.redis, stack.keys.feed) as feed,
         publishing.Publisher(
             bootstrap=stack.kafka, topic=stack.topic_resources, client_id="bench-churn", linger_ms=0
@@ -131,5 +132,6 @@ async def run(
         **stats.latency_ms(latencies, "latency"),
         **stages.summary(per_hop),
         **{f"cores_{name}": round(used / busy_s, 2) for name, used in cpu.items()},
+        **check.result(),
     }
     return result, seq
