@@ -166,6 +166,15 @@ def watch_command(
                 with client.stream("GET", path, params=params, headers=headers) as response:
                     if not response.is_success:
                         response.read()
+                        if response.status_code == 410 and last_id is not None:
+                            # That point is gone (trimmed, or another history after a
+                            # rebuild of the projection): start over from a fresh sync.
+                            typer.echo(
+                                f"note: cannot resume after {last_id} (410): starting over",
+                                err=True,
+                            )
+                            last_id = None
+                            continue
                         _answer(response)
                     for event, event_id, data in parse_sse(response.iter_lines()):
                         last_id = event_id or last_id

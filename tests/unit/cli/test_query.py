@@ -132,3 +132,52 @@ def test_live_reach_of_an_unknown_pod_is_an_error_answer(gateway_url: str) -> No
     )
     assert result.exit_code == 1
     assert "404" in result.output
+
+
+def _sse(*events: tuple[str, str, object]) -> bytes:
+    return b"".join(
+        f"id: {event_id}\r\nevent: {name}\r\ndata: ".encode() + orjson.dumps(data) + b"\r\n\r\n"
+        for name, event_id, data in events
+    )
+
+
+def test_watch_starts_over_when_its_resume_point_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The stream ends; the reconnect with Last-Event-ID is refused with a 410 (the
+    # projection was rebuilt with another history, or the point was trimmed): watch
+    # goes on from a fresh Sync instead of exiting.
+    import httpx
+
+    asked: list[str | None] = []
+    sync = {"Nodes": [], "Edges": [], "Revision": 1}
+    added = {"ID": "a", "Metadata": {"Type": "pod", "Name": "a"}}
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers.get("Last-Event-ID"))
+        sse_headers = {"content-type": "text/event-stream"}
+        if len(asked) == 1:
+            body = _sse(("Sync", "aaaaaaaa:1", sync), ("NodeAdded", "aaaaaaaa:2.0", added))
+            return httpx.Response(200, headers=sse_headers, content=body)
+        if len(asked) == 2:
+            return httpx.Response(410, json={"error": "event id is from another history"})
+        if len(asked) == 3:
+            return httpx.Response(
+                200, headers=sse_headers, content=_sse(("Sync", "bbbbbbbb:1", sync))
+            )
+        raise KeyboardInterrupt  # the user stops watching
+
+    def client(url: str | None, token: str | None, **_: object) -> httpx.Client:
+        return httpx.Client(base_url="http://gateway", transport=httpx.MockTransport(gateway))
+
+    monkeypatch.setattr(query_cli, "_client", client)
+    result = CliRunner().invoke(app, ["watch", "--json"])
+    assert result.exit_code == 0, result.output
+    assert asked == [None, "aaaaaaaa:2.0", None, "bbbbbbbb:1"]
+    printed = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["event"], e["id"]) for e in printed] == [
+        ("Sync", "aaaaaaaa:1"),
+        ("NodeAdded", "aaaaaaaa:2.0"),
+        ("Sync", "bbbbbbbb:1"),
+    ]
+    assert "starting over" in result.stderr
