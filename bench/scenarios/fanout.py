@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bench.scenarios import sse, stats
+from bench.scenarios import selfcheck, sse, stats
 from bench.scenarios import stack as stacks
 from bench.scenarios.churn import PROBE_FILTER
 from bench.scenarios.sync import CLUSTER
@@ -70,20 +70,22 @@ async def run(
     connect_s = time.perf_counter() - connect_began
     seq = first_seq
     cpu_before = stack.cpu().get("gateway", 0.0)
+    check = selfcheck.SelfCheck()
     try:
-        async with publishing.Publisher(
-            bootstrap=stack.kafka,
-            topic=stack.topic_resources,
-            client_id="bench-fanout",
-            linger_ms=0,
-        ) as publisher:
-            began = time.perf_counter()
-            while time.perf_counter() - began < seconds:
-                sent[seq] = time.perf_counter()
-                await publisher.submit(stacks.probe_envelope(CLUSTER, seq, now=time.time()))
-                seq += 1
-                await asyncio.sleep(1 / probes_per_s)
-        await asyncio.sleep(5.0)
+        async with check:  # while probes are published and delivered
+            async with publishing.Publisher(
+                bootstrap=stack.kafka,
+                topic=stack.topic_resources,
+                client_id="bench-fanout",
+                linger_ms=0,
+            ) as publisher:
+                began = time.perf_counter()
+                while time.perf_counter() - began < seconds:
+                    sent[seq] = time.perf_counter()
+                    await publisher.submit(stacks.probe_envelope(CLUSTER, seq, now=time.time()))
+                    seq += 1
+                    await asyncio.sleep(1 / probes_per_s)
+            await asyncio.sleep(5.0)
         cpu_gateway = stack.cpu().get("gateway", 0.0) - cpu_before
     finally:
         for task in tasks:
@@ -107,6 +109,8 @@ async def run(
         **stats.latency_ms(first, "first_delivery"),
         **stats.latency_ms(spread, "fanout_spread"),
         "cpu_s_gateway": round(cpu_gateway, 2),
+        # The harness reads every stream: a late loop delays every delivery it stamps.
+        **check.result(),
     }, seq
 
 
