@@ -44,7 +44,7 @@ class Plan:
     mirror: Mirror | None = None
     #: Events of this revision up to this index were seen already.
     skip: events.Cursor | None = None
-    #: The history tag of the event ids (the hub's when the stream started).
+    #: The history tag of the event ids (the hub's when the stream subscribed).
     history: str = ""
 
 
@@ -59,11 +59,14 @@ async def prepare(
 ) -> Plan:
     await hub.live_mirror()
     sub = hub.subscribe(vis, limit=limit)  # no await since live_mirror: still live
+    history = hub.history  # of the ids this stream sends, as of its subscription
     try:
-        return await _plan(backend, hub, sub, cursor, since_ms)
+        plan = await _plan(backend, hub, sub, cursor, since_ms, history)
     except BaseException:
         sub.close()
         raise
+    plan.history = history
+    return plan
 
 
 async def _plan(
@@ -72,9 +75,9 @@ async def _plan(
     sub: Subscription,
     cursor: events.Cursor | None,
     since_ms: int | None,
+    history: str,
 ) -> Plan:
     head = sub.start
-    history = hub.history
     try:
         if cursor is not None:
             if cursor.history is not None and cursor.history not in hub.histories:
@@ -89,11 +92,11 @@ async def _plan(
                 raise StreamError(f"event id {cursor} is ahead of the stream (revision {head})")
             if cursor.index is None:
                 if cursor.revision == head:
-                    return Plan(sub, history=history)
+                    return Plan(sub)
                 mirror = await replay.mirror_at_revision(backend, cursor.revision)
-                return Plan(sub, mirror=mirror, history=history)
+                return Plan(sub, mirror=mirror)
             mirror = await replay.mirror_at_revision(backend, cursor.revision - 1)
-            return Plan(sub, mirror=mirror, skip=cursor, history=history)
+            return Plan(sub, mirror=mirror, skip=cursor)
         if since_ms is not None:
             mirror = await replay.mirror_at_time(backend, since_ms)
             if mirror.revision > head:
@@ -102,14 +105,14 @@ async def _plan(
             initial = events.sync(mirror, sub.vis)
             at = events.Cursor(mirror.revision, history=history)
             payload = wire.event(initial.name, initial.data, str(at))
-            return Plan(sub, initial=payload, mirror=mirror, history=history)
+            return Plan(sub, initial=payload, mirror=mirror)
     except FeedGap as exc:
         raise StreamError(
             f"that point of the stream was trimmed ({exc}); resync", gone=True
         ) from exc
     except OutsideHotWindow as exc:
         raise StreamError(f"{exc}; ask for a later time", gone=True) from exc
-    return Plan(sub, initial=hub.sync_payload(sub.vis), history=history)
+    return Plan(sub, initial=hub.sync_payload(sub.vis))
 
 
 def resync(reason: str) -> bytes:
