@@ -26,6 +26,8 @@ class Options:
     pods: int
     rate: float = 1000.0
     seconds: float = 20.0
+    #: churn: seconds of unmeasured churn before the measured window.
+    warmup: float = 30.0
     subscribers: int = 1000
     policies: int = 100
     growth_steps: int = 300
@@ -75,11 +77,19 @@ async def _pipeline(scenario: str, options: Options) -> stats.Result:
             parts.append(await queries.run(st, loaded))
         if every or scenario in ("churn", "memory"):
             churned, seq = await churn.run(
-                st, loaded, rate=options.rate, seconds=options.seconds, first_seq=seq
+                st,
+                loaded,
+                rate=options.rate,
+                seconds=options.seconds,
+                warmup=options.warmup,
+                first_seq=seq,
             )
             parts.append({**churned, "pods": options.pods})
         if every or scenario == "memory":
-            parts.append(await memory.run(st, when="after-churn"))
+            after = await memory.run(st, when="after-churn")
+            # the warm-up's churn is history too
+            after["churn_events_before"] = churned["churn_events"] + churned["warmup_churn_events"]
+            parts.append(after)
         if every or scenario == "fanout":
             fanned, seq = await fanout.run(
                 st, subscribers=options.subscribers, seconds=options.seconds, first_seq=seq

@@ -35,7 +35,9 @@ from producers import simulation
 from store.keys import Keys, Kind
 from topolog import runner
 from topolog.core import envelope, simulate
+from topolog.platform import kafka as platform_kafka
 from topolog.platform import local
+from topolog.platform import state as platform_state
 from topolog.settings import Settings
 
 
@@ -53,6 +55,14 @@ def kafka_bootstrap() -> str:
         eps = local.endpoints()
     assert eps is not None
     return eps.kafka
+
+
+def broker_pid(bootstrap: str, state_dir: Path | None = None) -> int | None:
+    """The pid of the local platform's Kafka broker when ``bootstrap`` is its address."""
+    st = platform_state.load(state_dir or local.state_dir())
+    if st is None or st.endpoints.kafka != bootstrap:
+        return None
+    return platform_kafka.process(st).pid()
 
 
 async def delete_topics(bootstrap: str, topics: list[str]) -> None:
@@ -263,9 +273,15 @@ class Stack:
                 proc.wait()
         self.procs.clear()
 
-    def cpu(self) -> dict[str, float]:
-        """CPU seconds used so far by each process of the stack (Redis included)."""
-        return {name: cpu_seconds(p.pid) for name, p in self.procs.items()}
+    def cpu(self, *, broker: bool = False) -> dict[str, float]:
+        """CPU seconds used so far by each process of the stack (Redis included); with
+        ``broker``, also the Kafka broker's (``kafka``) when it is the local platform's
+        (a process this machine runs: its share of the two cores is part of the picture)."""
+        used = {name: cpu_seconds(p.pid) for name, p in self.procs.items()}
+        pid = broker_pid(self.kafka) if broker else None
+        if pid is not None:
+            used["kafka"] = cpu_seconds(pid)
+        return used
 
     def rss(self) -> dict[str, int]:
         return {name: rss_bytes(p.pid) for name, p in self.procs.items() if name != "redis"}

@@ -56,6 +56,9 @@ def bench_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object instead of a table."),
     rate: float = typer.Option(1000.0, "--rate", help="churn: envelopes/s of churn."),
     seconds: float = typer.Option(20.0, "--seconds", help="churn/fanout: how long to publish."),
+    warmup: float = typer.Option(
+        30.0, "--warmup", help="churn: seconds of the same churn before the measured window."
+    ),
     subscribers: int = typer.Option(1000, "--subscribers", help="fanout: SSE subscribers."),
     policies: int = typer.Option(100, "--policies", help="reach: NetworkPolicies."),
     within: float | None = typer.Option(
@@ -73,6 +76,7 @@ def bench_command(
         pods=pods,
         rate=rate,
         seconds=seconds,
+        warmup=warmup,
         subscribers=subscribers,
         policies=policies,
         within=within,
