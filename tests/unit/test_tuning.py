@@ -7,6 +7,7 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +158,60 @@ def test_cyclic_garbage_frozen_alive_is_reclaimed_once_the_frozen_objects_grew(
     gc.disable()
     assert eager.reclaim() == 0  # nothing while the collector is disabled
     assert not eager.freeze_young_survivors()
+
+
+def test_a_quiet_clock_stops_collecting_while_collections_find_nothing(
+    restored_gc: None,
+) -> None:
+    """The processor's young collections found no garbage in a churn: walking each
+    tick's new objects was pure cost. Quiet, the clock freezes them without walking and
+    still collects every few ticks, so garbage that appears makes it collect again."""
+    gc.collect()
+    gc.set_threshold(1_000_000)  # only the clock collects here
+    clock = tuning.QuietClock(quiet_after=3, probe_every=4)
+    collected = [clock.tick() for _ in range(3)]
+    assert collected == [True, True, True] and clock.quiet  # three found nothing
+    stats_before = gc.get_stats()[0]["collections"]
+    frozen = gc.get_freeze_count()
+    kept = [[i] for i in range(1000)]  # lists: always tracked by the collector
+    collected = [clock.tick() for _ in range(3)]  # ticks 4 (a probe), 5, 6
+    assert collected == [True, False, False]
+    assert gc.get_stats()[0]["collections"] == stats_before + 1
+    assert gc.get_freeze_count() >= frozen + len(kept)  # frozen all the same
+
+    _Cycle()  # dead before a freezing tick: frozen with the rest, never freed (the price)
+    assert clock.tick() is False  # tick 7
+    _Cycle()  # a steady source of cyclic garbage: the next probe (tick 8) finds it
+    assert clock.tick() is True
+    assert not clock.quiet
+    assert not any(isinstance(o, _Cycle) for o in gc.get_objects())
+    assert clock.tick() is True  # collecting every tick again until it is quiet again
+
+    gc.disable()  # e.g. while processors.deriving derives a large batch
+    assert clock.tick() is None
+
+
+def test_the_processor_freezes_on_a_quiet_clock(
+    restored_gc: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import faust
+    from typer.testing import CliRunner
+
+    from processors import app as processors_app
+    from topolog.cli import main
+    from topolog.cli import processor as processor_cli
+    from topolog.settings import Settings
+
+    tuned: list[dict[str, object]] = []
+    settings = Settings(kafka_bootstrap="127.0.0.1:1", state_dir=tmp_path)
+    monkeypatch.setattr(processor_cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(processors_app, "ensure_topics", _no_topics)
+    monkeypatch.setattr(tuning, "tune_gc", lambda *a, **kw: tuned.append(kw))
+    monkeypatch.setattr(faust.Worker, "execute_from_commandline", lambda self: None)
+    result = CliRunner().invoke(main.app, ["processor", "--log-level", "warning"])
+    assert result.exit_code == 0, result.output
+    assert tuned == [{"freeze_survivors": True, "quiet": True}]
+
+
+async def _no_topics(*_args: Any, **_kwargs: Any) -> None:
+    return None

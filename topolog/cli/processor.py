@@ -80,7 +80,7 @@ def processor_command(
 
         prometheus_client.start_http_server(metrics_port)
     processor = processors_app.Processor(settings, bootstrap=bootstrap, options=options)
-    tuning.tune_gc(freeze_survivors=True)
+    tuning.tune_gc(freeze_survivors=True, quiet=True)
     worker = faust.Worker(processor.app, loglevel=log_level, loop=loop)
     # faust's start-up spinner sets the root logger to DEBUG for the worker's lifetime
     # (a handler at DEBUG drives it): every debug call of faust, aiokafka and mode then
