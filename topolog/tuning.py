@@ -53,7 +53,10 @@ collection (``gc.freeze`` only splices lists) and collects only every ``PROBE_EV
 tick; a collection that finds garbage makes it collect every tick again. The price: a
 cycle that dies within a tick that is not a collecting one is frozen, not freed —
 cyclic garbage, which is what the probes look for, so a steady source of it is noticed
-within ``PROBE_EVERY`` ticks and only the cycles of those ticks stay.
+within ``PROBE_EVERY`` ticks and only the cycles of those ticks stay. The gateway's
+clock is quiet too: in the same churn its collections found nothing either (the only
+garbage was the Gremlin parser's construction at start, ``gc.DEBUG_SAVEALL``); opening
+and closing streams makes some, which wakes it, and what it froze is reclaimed.
 """
 
 from __future__ import annotations
@@ -95,8 +98,7 @@ def tune_gc(
     """Freeze the objects alive now and make collections rarer; with
     ``freeze_survivors``, also start freezing young survivors on a clock, which with
     ``reclaim`` also collects the frozen objects now and then, and with ``quiet`` stops
-    collecting while collections find nothing (without ``reclaim``; idempotent; module
-    doc).
+    collecting while collections find nothing (idempotent; module doc).
 
     ``TOPOLOG_GC_TUNING=0`` keeps CPython's defaults (to measure the difference).
     """
@@ -119,18 +121,50 @@ def tune_gc(
 def freeze_young_survivors() -> bool:
     """Collect the young generation and freeze what survived; nothing while the
     collector is disabled. Returns whether it ran."""
-    return _freeze_young(counted=False) is not None
-
-
-def _freeze_young(*, counted: bool) -> int | None:
-    """``freeze_young_survivors``; returns how many survivors it froze (0 unless
-    ``counted``), None while the collector is disabled."""
     if not gc.isenabled():
-        return None
+        return False
     gc.collect(0)
-    survivors = len(gc.get_objects(1)) + len(gc.get_objects(2)) if counted else 0
     gc.freeze()
-    return survivors
+    return True
+
+
+class QuietClock:
+    """Freezes young survivors each tick and collects only while collections find
+    garbage (``quiet`` in the module doc); never quiet with ``quiet_after=None``.
+    ``counted``: also count what each tick froze (``froze``, for ``Reclaimer``)."""
+
+    def __init__(
+        self,
+        *,
+        quiet_after: int | None = QUIET_AFTER,
+        probe_every: int = PROBE_EVERY,
+        counted: bool = False,
+    ):
+        self._quiet_after = quiet_after
+        self._probe_every = probe_every
+        self._counted = counted
+        #: Collections in a row that found nothing.
+        self.empty = 0
+        #: Objects the last tick froze (with ``counted``).
+        self.froze = 0
+        self._ticks = 0
+
+    @property
+    def quiet(self) -> bool:
+        return self._quiet_after is not None and self.empty >= self._quiet_after
+
+    def tick(self) -> bool | None:
+        """One tick: whether it collected; None while the collector is disabled."""
+        if not gc.isenabled():
+            return None
+        self._ticks += 1
+        collect = not self.quiet or self._ticks % self._probe_every == 0
+        if collect:
+            self.empty = self.empty + 1 if gc.collect(0) == 0 else 0
+        if self._counted:  # after a collection the survivors are in generation 1
+            self.froze = sum(len(gc.get_objects(generation)) for generation in range(3))
+        gc.freeze()
+        return collect
 
 
 class Reclaimer:
@@ -139,19 +173,31 @@ class Reclaimer:
     CPython counts what it moved into its oldest generation: counting the frozen objects
     themselves walks all of them (~10 ms at 400k, too slow for every tick)."""
 
-    def __init__(self, *, growth: float | None = None, interval_s: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        growth: float | None = None,
+        interval_s: float | None = None,
+        quiet: bool = False,
+    ) -> None:
         self._growth = RECLAIM_GROWTH if growth is None else growth
         self._interval_s = RECLAIM_INTERVAL_S if interval_s is None else interval_s
         self._frozen = gc.get_freeze_count()
         self._added = 0
         self._at = time.monotonic()
+        self._young = QuietClock(quiet_after=QUIET_AFTER if quiet else None, counted=True)
+
+    @property
+    def quiet(self) -> bool:
+        """Whether its ticks have stopped collecting (``quiet``)."""
+        return self._young.quiet
 
     def freeze_young_survivors(self) -> bool:
-        """``freeze_young_survivors()``, counting the survivors frozen."""
-        survivors = _freeze_young(counted=True)
-        if survivors is None:
+        """``freeze_young_survivors()`` (on a quiet clock with ``quiet``), counting the
+        survivors frozen."""
+        if self._young.tick() is None:
             return False
-        self._added += survivors
+        self._added += self._young.froze
         return True
 
     def due(self) -> bool:
@@ -180,33 +226,6 @@ class Reclaimer:
             self.freeze_young_survivors()
 
 
-class QuietClock:
-    """Freezes young survivors each tick and collects only while collections find
-    garbage (``quiet`` in the module doc)."""
-
-    def __init__(self, *, quiet_after: int = QUIET_AFTER, probe_every: int = PROBE_EVERY):
-        self._quiet_after = quiet_after
-        self._probe_every = probe_every
-        #: Collections in a row that found nothing.
-        self.empty = 0
-        self._ticks = 0
-
-    @property
-    def quiet(self) -> bool:
-        return self.empty >= self._quiet_after
-
-    def tick(self) -> bool | None:
-        """One tick: whether it collected; None while the collector is disabled."""
-        if not gc.isenabled():
-            return None
-        self._ticks += 1
-        collect = not self.quiet or self._ticks % self._probe_every == 0
-        if collect:
-            self.empty = self.empty + 1 if gc.collect(0) == 0 else 0
-        gc.freeze()
-        return collect
-
-
 def stop_clock() -> None:
     """Stop freezing survivors (tests: the clock would freeze another test's garbage)."""
     global _clock
@@ -218,7 +237,7 @@ def stop_clock() -> None:
 
 
 def _on_a_clock(interval: float, reclaim: bool, quiet: bool = False) -> None:
-    reclaimer = Reclaimer() if reclaim else None
+    reclaimer = Reclaimer(quiet=quiet) if reclaim else None
     quiet_clock = QuietClock() if quiet else None
     while not _stopping.wait(interval):
         if reclaimer is not None:

@@ -115,7 +115,7 @@ def test_the_gateway_freezes_young_survivors_on_a_clock_and_reclaims_them(
     monkeypatch.setattr(uvicorn, "run", lambda app, **_options: served.append(app))
     gateway.gateway_command(host=None, port=None, log_level="warning")
     assert served
-    assert tuned == [{"freeze_survivors": True, "reclaim": True}]
+    assert tuned == [{"freeze_survivors": True, "reclaim": True, "quiet": True}]
     assert gc.get_threshold() == tuning.THRESHOLDS
     assert len(_clocks()) == 1
 
@@ -215,3 +215,22 @@ def test_the_processor_freezes_on_a_quiet_clock(
 
 async def _no_topics(*_args: Any, **_kwargs: Any) -> None:
     return None
+
+
+def test_a_quiet_reclaimer_still_counts_what_it_freezes(
+    restored_gc: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's clock is quiet and reclaims: the objects it freezes without a
+    collection still count towards the next reclaim."""
+    monkeypatch.setattr(tuning, "QUIET_AFTER", 2)
+    gc.collect()
+    gc.freeze()  # what start-up left: the frozen objects a reclaim is measured against
+    gc.set_threshold(1_000_000)  # only the clock collects here
+    reclaimer = tuning.Reclaimer(growth=500 / gc.get_freeze_count(), interval_s=0, quiet=True)
+    assert reclaimer.freeze_young_survivors() and reclaimer.freeze_young_survivors()
+    assert reclaimer.quiet and not reclaimer.due()
+    kept = [[i] for i in range(1000)]  # frozen by a tick that does not collect
+    assert reclaimer.freeze_young_survivors()
+    assert reclaimer.due()
+    assert reclaimer.reclaim() >= 0 and not reclaimer.due()
+    assert kept

@@ -34,6 +34,7 @@ def gateway_command(
     # The hub's mirror is a large long-lived object graph that a churn replaces piece by
     # piece: without the clock one young collection a minute walked all of it, a pause
     # every stream waited for; streams and requests leave cyclic garbage, which the
-    # clock reclaims now and then (topolog.tuning).
-    tuning.tune_gc(freeze_survivors=True, reclaim=True)
+    # clock reclaims now and then; while its collections find none it only freezes
+    # (topolog.tuning).
+    tuning.tune_gc(freeze_survivors=True, reclaim=True, quiet=True)
     uvicorn.run(app, host=conf.host, port=conf.port, log_level=log_level)
