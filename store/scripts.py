@@ -554,15 +554,24 @@ for _, entry in ipairs(due) do
   redis.call('ZREM', ENDS, entry)
   removed = removed + 1
 end
+local function entry_time(entry)
+  local fields = entry[2]
+  for j = 1, #fields, 2 do
+    if fields[j] == 't' then return tonumber(fields[j + 1]) end
+  end
+  return nil
+end
+-- The oldest entry first: most passes find nothing due, and reading ``limit`` entries
+-- (a sync's are ~100 KB each) to learn that held Redis for 60-135 ms at 100k pods.
 local feed_removed = 0
-local entries = redis.call('XRANGE', P .. 'feed', '-', '+', 'COUNT', limit)
+local entries = redis.call('XRANGE', P .. 'feed', '-', '+', 'COUNT', 1)
+local oldest = entries[1] and entry_time(entries[1])
+if entries[1] and not (oldest and oldest >= cutoff) and limit > 1 then
+  entries = redis.call('XRANGE', P .. 'feed', '-', '+', 'COUNT', limit)
+end
 local keep = nil
 for _, entry in ipairs(entries) do
-  local fields = entry[2]
-  local t = nil
-  for j = 1, #fields, 2 do
-    if fields[j] == 't' then t = tonumber(fields[j + 1]) end
-  end
+  local t = entry_time(entry)
   if t and t >= cutoff then keep = entry[1]; break end
   feed_removed = feed_removed + 1
 end

@@ -89,6 +89,19 @@ async def test_trimming_caps_the_feed_at_the_window(client: aioredis.Redis, keys
         await feed.read_after(client, keys, 1)
 
 
+async def test_the_feed_is_trimmed_in_batches_and_a_pass_with_nothing_due_keeps_it(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    projection = Projection(client, keys)
+    await _history(projection)  # feed: revisions 1-5 at T0, +5, +10, +20, +30
+    nothing = await trimmer.trim(client, keys, cutoff=ms(T0), batch=2)
+    assert nothing.feed == 0 and await client.xlen(keys.feed) == 5
+    trimmed = await trimmer.trim(client, keys, cutoff=ms(T0 + 12), batch=2)
+    assert trimmed.feed == 3 and trimmed.steps == 2  # two entries a call
+    entries = await feed.read_after(client, keys, 3, count=None)
+    assert [e.revision for e in entries] == [4, 5]
+
+
 async def test_trimmer_runs_in_the_background_until_stopped(
     client: aioredis.Redis, keys: Keys
 ) -> None:
