@@ -121,11 +121,7 @@ def tune_gc(
 def freeze_young_survivors() -> bool:
     """Collect the young generation and freeze what survived; nothing while the
     collector is disabled. Returns whether it ran."""
-    if not gc.isenabled():
-        return False
-    gc.collect(0)
-    gc.freeze()
-    return True
+    return QuietClock(quiet_after=None).tick() is not None
 
 
 class QuietClock:
@@ -185,7 +181,7 @@ class Reclaimer:
         self._frozen = gc.get_freeze_count()
         self._added = 0
         self._at = time.monotonic()
-        self._young = QuietClock(quiet_after=QUIET_AFTER if quiet else None, counted=True)
+        self._young = QuietClock(quiet_after=_quiet_after(quiet), counted=True)
 
     @property
     def quiet(self) -> bool:
@@ -237,12 +233,13 @@ def stop_clock() -> None:
 
 
 def _on_a_clock(interval: float, reclaim: bool, quiet: bool = False) -> None:
-    reclaimer = Reclaimer(quiet=quiet) if reclaim else None
-    quiet_clock = QuietClock() if quiet else None
+    clock: Reclaimer | QuietClock = (
+        Reclaimer(quiet=quiet) if reclaim else QuietClock(quiet_after=_quiet_after(quiet))
+    )
     while not _stopping.wait(interval):
-        if reclaimer is not None:
-            reclaimer.tick()
-        elif quiet_clock is not None:
-            quiet_clock.tick()
-        else:
-            freeze_young_survivors()
+        clock.tick()
+
+
+def _quiet_after(quiet: bool) -> int | None:
+    """``QuietClock``'s ``quiet_after`` for a clock that may (or may not) go quiet."""
+    return QUIET_AFTER if quiet else None
