@@ -58,8 +58,14 @@ class Options:
     app_id: str = "topolog-processors"
     #: Resource records per route batch, and the longest wait to fill one.
     route_batch: int = 2000
-    #: Cluster batches (each up to ~1 MiB of envelopes) per derive batch.
-    derive_batch: int = 8
+    #: Cluster batches (each up to ~1 MiB of envelopes) per derive batch: up to ~27k
+    #: envelopes of a sync derived as one batch in kind order (``processors.deriving``;
+    #: a 10k-pod sync read 800 envelopes of a partition at a time, ordered ~7k at once,
+    #: made 6.7 % more changes than its graph; ordered ~27k at once, none).
+    derive_batch: int = 32
+    #: Envelopes derived between two yields to the event loop (heartbeats, the route
+    #: stage and the producer run in between).
+    derive_step: int = 2000
     #: Under load batches fill without waiting; below saturation each stage waits up to
     #: this long, so it is the latency floor (0.2 s: p50 315 ms publish → graph topic;
     #: 0.02 s: 59 ms; 0.001 s: churn at 1,000 envelopes/s publish → SSE p50 ~90 ms
@@ -169,28 +175,39 @@ class Processor:
         ):
             started = time.monotonic()
             sent: list[Awaitable[Any]] = []
-            for event in events:
-                out = await self._derive_one(_record(event))
-                sent += await self._send_output(out)
-                # Deriving is CPU-bound: let the consumer and producer run between records.
-                await asyncio.sleep(0)
+            for run in routing.runs([_record(event) for event in events]):
+                sent += await self._derive_run(run)
             await _delivered(sent)
             metrics.RECORDS.labels(stage="derive").inc(len(events))
             metrics.BATCH_SECONDS.labels(stage="derive").observe(time.monotonic() - started)
             yield None
 
-    async def _derive_one(self, record: routing.Record) -> Output:
-        partition, offset = record.source.partition, record.source.offset
+    async def _derive_run(self, run: list[routing.Record]) -> list[Awaitable[Any]]:
+        """Derive consecutive records of one partition as one batch per cluster (ordered by
+        kind: ``processors.deriving``), sending the outputs as they come."""
+        partition, offset = run[0].source.partition, run[0].source.offset
         state = self._partitions.get(partition)
         if state is None or state.next_offset != offset:
             state = self._partitions[partition] = await self._rebuild(partition, offset)
-        state.next_offset = offset + 1
-        try:
-            batch = batches.decode(record.value or b"")
-        except batches.BatchError as exc:
-            dead = DeadLetter(Reason.UNDECODABLE, str(exc), record.key, record.value, record.source)
-            return Output(deadletters=[dead])
-        return state.derivation.apply(batch)
+        state.next_offset = run[-1].source.offset + 1
+        decoded: list[batches.Batch] = []
+        dead: list[DeadLetter] = []
+        for record in run:
+            try:
+                decoded.append(batches.decode(record.value or b""))
+            except batches.BatchError as exc:
+                dead.append(
+                    DeadLetter(
+                        Reason.UNDECODABLE, str(exc), record.key, record.value, record.source
+                    )
+                )
+        sent = await self._send_output(Output(deadletters=dead)) if dead else []
+        for batch in batches.merged(decoded):
+            for out in state.derivation.steps(batch, size=self.options.derive_step):
+                sent += await self._send_output(out)
+                # Deriving is CPU-bound: let the consumer and producer run between parts.
+                await asyncio.sleep(0)
+        return sent
 
     async def _rebuild(self, partition: int, until: int) -> _Partition:
         derivation = Derivation(

@@ -90,3 +90,15 @@ def decode(raw: bytes) -> Batch:
         return Batch(cluster=str(data["cluster"]), entries=entries)
     except (KeyError, TypeError, ValueError) as exc:
         raise BatchError(f"malformed batch: {exc}") from exc
+
+
+def merged(decoded: Sequence[Batch]) -> list[Batch]:
+    """Consecutive batches of one partition (in offset order) as one batch per cluster,
+    each cluster's entries in their order: the derive stage orders a batch by kind
+    (``processors.deriving``), and a larger batch leaves fewer references to objects
+    still to come (a sync's 1-MiB batches hold ~850 envelopes; its kinds interleave over
+    thousands)."""
+    by_cluster: dict[str, list[Entry]] = {}
+    for batch in decoded:
+        by_cluster.setdefault(batch.cluster, []).extend(batch.entries)
+    return [Batch(cluster, entries) for cluster, entries in by_cluster.items()]

@@ -17,6 +17,17 @@ fewer than ``max_changes`` changes; its time is the latest of those ``observed_a
 (so time travel sees an event at most ``resolution`` late). One envelope's changes are
 never split across changesets, so the store applies each event atomically.
 
+Order: a batch of at least ``order_after`` entries (an initial sync, a replay, a
+backlog) is derived in ``kinds.DERIVE_ORDER`` — referenced kinds first — instead of in
+source order: a sync read from many partitions interleaves its kinds, and a pod derived
+before its ReplicaSet, ConfigMap or claim makes a placeholder that the real object then
+replaces (node, edges, their deletion and the edges again: ~25 % more changes). The
+sort is stable and by kind, so one object's events keep their order; redeliveries and
+stale versions are judged before it, in source order. The graph does not depend on the
+order; each changeset's time does, so changeset times are kept non-decreasing per
+cluster (a changeset is stamped with at least the time of the one before it), which the
+gateway's replay by revision relies on.
+
 Heap: a batch of at least ``freeze_after`` entries (an initial sync, a replay) runs
 with the cyclic collector off and ends with ``gc.freeze()``, which moves every object
 alive into CPython's permanent generation: the collector then no longer walks the
@@ -34,11 +45,12 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from processors import batches
 from processors.deadletter import DeadLetter, Reason
-from topolog.core import envelope, graph
+from topolog.core import envelope, graph, kinds
 from topolog.core.derive import alerts
 from topolog.core.derive.engine import Deriver
 
@@ -46,6 +58,9 @@ log = logging.getLogger(__name__)
 
 #: Entries of a batch from which ``Derivation.apply`` freezes the heap (module doc).
 FREEZE_AFTER = 256
+
+#: Entries of a batch from which ``Derivation.apply`` derives in ``kinds.DERIVE_ORDER``.
+ORDER_AFTER = 256
 
 #: (cluster, source topic, source partition)
 _Stream = tuple[str, str, int]
@@ -83,6 +98,7 @@ class Derivation:
         max_changes: int = 2000,
         resolution: float = 1.0,
         freeze_after: int | None = FREEZE_AFTER,
+        order_after: int | None = ORDER_AFTER,
     ) -> None:
         self.max_changes = max_changes
         self.resolution = resolution
@@ -90,10 +106,15 @@ class Derivation:
             freeze_after = None
         #: Freeze the heap after a batch of at least this many envelopes (module doc).
         self.freeze_after = freeze_after
+        #: Derive a batch of at least this many admitted entries in kind order (None: never).
+        self.order_after = order_after
         self._derivers: dict[str, Deriver] = {}
         self._marks: dict[_Stream, int] = {}
         #: envelope key → (uid, numeric resourceVersion) of the latest version derived.
         self._versions: dict[str, tuple[str, int]] = {}
+        #: cluster → no changeset of it is stamped earlier (the latest changeset's time,
+        #: and after a batch the latest time of its envelopes: ``_derive_entries``).
+        self._stamped: dict[str, float] = {}
 
     @property
     def clusters(self) -> list[str]:
@@ -105,33 +126,103 @@ class Derivation:
 
     def apply(self, batch: batches.Batch, *, emit: bool = True) -> Output:
         """Derive every new entry of ``batch``; with ``emit=False`` only update the state."""
-        if self.freeze_after is None or len(batch.entries) < self.freeze_after:
-            return self._apply(batch, emit)
+        out = Output()
+        for part in self.steps(batch, emit=emit):
+            out.extend(part)
+        return out
+
+    def steps(
+        self, batch: batches.Batch, *, emit: bool = True, size: int | None = None
+    ) -> Iterator[Output]:
+        """``apply`` in parts of at most ``size`` derived entries each (None: one part), for
+        a caller that lets its event loop run between them: the same changes, alerts and
+        dead letters in the same order (a changeset never spans two parts). The first part
+        also holds the batch's redeliveries and stale versions."""
+        out = Output()
+        admitted = self._admit(batch, out, emit)
+        if self.order_after is not None and len(admitted) >= self.order_after:
+            admitted.sort(key=_rank)
+        size = size or len(admitted) or 1
+        for start in range(0, max(len(admitted), 1), size):
+            yield self._derive(batch.cluster, admitted[start : start + size], out, emit)
+            out = Output()
+
+    def _derive(
+        self, cluster: str, entries: list[batches.Entry], out: Output, emit: bool
+    ) -> Output:
+        if self.freeze_after is None or len(entries) < self.freeze_after:
+            return self._derive_entries(cluster, entries, out, emit)
         # A large batch: no collection while it runs (deriving makes no cyclic garbage,
         # and nothing else runs meanwhile), then what it built leaves the collector.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._apply(batch, emit)
+            return self._derive_entries(cluster, entries, out, emit)
         finally:
             gc.freeze()
             if enabled:
                 gc.enable()
 
-    def _apply(self, batch: batches.Batch, emit: bool) -> Output:
-        out = Output()
-        deriver = self._derivers.get(batch.cluster)
+    def _derive_entries(
+        self, cluster: str, entries: list[batches.Entry], out: Output, emit: bool
+    ) -> Output:
+        deriver = self._derivers.get(cluster)
         if deriver is None:
-            deriver = self._derivers[batch.cluster] = Deriver(batch.cluster)
+            deriver = self._derivers[cluster] = Deriver(cluster)
         pending: list[graph.Change] = []
         first = last = 0.0
 
         def flush() -> None:
             nonlocal pending
             if pending:
-                out.changesets.append((batch.cluster, graph.ChangeSet(last, pending)))
+                stamp = max(last, self._stamped.get(cluster, last))
+                self._stamped[cluster] = stamp
+                out.changesets.append((cluster, graph.ChangeSet(stamp, pending)))
                 pending = []
 
+        for entry in entries:
+            env = entry.envelope
+            out.applied += 1
+            try:
+                result = deriver.apply(env, source=entry.source)
+            except Exception as exc:  # a rule's bug must not stop the cluster's pipeline
+                if emit:
+                    log.exception("deriving %s at %s failed", env.key, entry.source)
+                    out.deadletters.append(
+                        DeadLetter(
+                            Reason.DERIVE_ERROR,
+                            f"{type(exc).__name__}: {exc}",
+                            env.key.encode(),
+                            env.to_json(),
+                            entry.source,
+                        )
+                    )
+                continue
+            if not result.changes or not emit:
+                continue
+            t = env.observed_at
+            out.alerts.extend(result.alerts)
+            if pending and (
+                abs(t - first) > self.resolution
+                or len(pending) + len(result.changes) > self.max_changes
+            ):
+                flush()
+            if not pending:
+                first = last = t
+            last = max(last, t)
+            pending.extend(result.changes)
+        flush()
+        if entries:
+            # After a batch the floor is the latest time admitted, whatever the order or the
+            # batches: a replay (``emit=False``) leaves the floor an emitting run left.
+            latest = max(entry.envelope.observed_at for entry in entries)
+            self._stamped[cluster] = max(latest, self._stamped.get(cluster, latest))
+        return out
+
+    def _admit(self, batch: batches.Batch, out: Output, emit: bool) -> list[batches.Entry]:
+        """The entries of ``batch`` to derive, in source order: not redeliveries (counted
+        in ``out``) and not stale versions (dead-lettered when emitting)."""
+        admitted: list[batches.Entry] = []
         for entry in batch.entries:
             stream = (batch.cluster, entry.source.topic, entry.source.partition)
             if entry.source.offset <= self._marks.get(stream, -1):
@@ -151,39 +242,8 @@ class Derivation:
                         )
                     )
                 continue
-            out.applied += 1
-            try:
-                result = deriver.apply(env, source=entry.source)
-            except Exception as exc:  # a rule's bug must not stop the cluster's pipeline
-                if emit:
-                    log.exception("deriving %s at %s failed", env.key, entry.source)
-                    out.deadletters.append(
-                        DeadLetter(
-                            Reason.DERIVE_ERROR,
-                            f"{type(exc).__name__}: {exc}",
-                            env.key.encode(),
-                            env.to_json(),
-                            entry.source,
-                        )
-                    )
-                continue
-            if not emit:
-                continue
-            out.alerts.extend(result.alerts)
-            if not result.changes:
-                continue
-            t = env.observed_at
-            if pending and (
-                abs(t - first) > self.resolution
-                or len(pending) + len(result.changes) > self.max_changes
-            ):
-                flush()
-            if not pending:
-                first = last = t
-            last = max(last, t)
-            pending.extend(result.changes)
-        flush()
-        return out
+            admitted.append(entry)
+        return admitted
 
     def _stale(self, env: envelope.Envelope) -> bool:
         """Whether ``env`` is older than what was derived for its object, remembering it if not.
@@ -205,3 +265,7 @@ class Derivation:
             return True
         self._versions[env.key] = (env.uid, version)
         return False
+
+
+def _rank(entry: batches.Entry) -> int:
+    return kinds.derive_rank(entry.envelope.kind)

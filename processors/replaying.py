@@ -27,6 +27,11 @@ from processors.deriving import Derivation
 
 log = logging.getLogger(__name__)
 
+#: Cluster batches derived as one (the live derive stage's default ``derive_batch``).
+RECORDS = 32
+#: Envelopes derived between two yields to the event loop.
+STEP = 2000
+
 
 async def rebuild(
     derivation: Derivation, *, bootstrap: str, topic: str, partition: int, until: int
@@ -56,7 +61,8 @@ async def rebuild(
         await consumer.seek_to_beginning(tp)
         done = beginning >= until
         while not done:
-            fetched = await consumer.getmany(tp, timeout_ms=1000, max_records=64)
+            fetched = await consumer.getmany(tp, timeout_ms=1000, max_records=RECORDS)
+            decoded: list[batches.Batch] = []
             for record in fetched.get(tp, []):
                 if record.offset >= until:
                     done = True
@@ -65,12 +71,14 @@ async def rebuild(
                 if record.value is None:
                     continue
                 try:
-                    batch = batches.decode(record.value)
+                    decoded.append(batches.decode(record.value))
                 except batches.BatchError:
                     continue  # dead-lettered when it was first processed
-                derivation.apply(batch, emit=False)
-                # Deriving is CPU-bound: let heartbeats and fetches run between batches.
-                await asyncio.sleep(0)
+            # One batch per cluster, in kind order, as the live derive stage does.
+            for batch in batches.merged(decoded):
+                for _ in derivation.steps(batch, emit=False, size=STEP):
+                    # Deriving is CPU-bound: let heartbeats and fetches run between parts.
+                    await asyncio.sleep(0)
             done = done or await consumer.position(tp) >= until
     finally:
         await consumer.stop()

@@ -46,6 +46,9 @@ Handler = Callable[[Sequence[routing.Record]], Awaitable[None]]
 #: How long ``getmany`` blocks while no batch is open (then it checks for a stop).
 IDLE_POLL_S = 1.0
 
+#: Bytes of one partition per fetch (see ``RouteLoop.on_start``).
+FETCH_BYTES_PER_PARTITION = 64 * 1024
+
 
 def route_group(app_id: str) -> str:
     """The route stage's consumer group (the app's own group consumes the cluster topic)."""
@@ -101,6 +104,12 @@ class RouteLoop(mode.Service):
             auto_offset_reset="earliest",
             session_timeout_ms=int(c.session_timeout * 1000),
             heartbeat_interval_ms=int(c.session_timeout * 1000 / 4),
+            # A fetch takes this much of each partition (aiokafka's default: 1 MiB, ~4,000
+            # compressed envelopes), and the batches drain one partition's share before
+            # the next: a backlog's kinds then interleave over ~8 times that, more than the
+            # derive stage orders at once (``processors.deriving``), and pods come long
+            # before the objects they reference.
+            max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
         )
         self._consumer.subscribe([c.topic], listener=_Listener(self))
         await self._consumer.start()

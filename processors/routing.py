@@ -102,3 +102,21 @@ def route(records: Sequence[Record], *, max_bytes: int = MAX_BATCH_BYTES) -> Rou
         out.forwarded += len(items)
         out.batches.extend((cluster, b) for b in batches.pack(cluster, items, max_bytes=max_bytes))
     return out
+
+
+def runs(records: Sequence[Record]) -> list[list[Record]]:
+    """``records`` (as a stream hands them over: each partition's in offset order) cut
+    into runs of consecutive offsets of one partition."""
+    out: list[list[Record]] = []
+    for record in records:
+        last = out[-1][-1].source if out else None
+        if (
+            last is not None
+            and last.topic == record.source.topic
+            and last.partition == record.source.partition
+            and last.offset + 1 == record.source.offset
+        ):
+            out[-1].append(record)
+        else:
+            out.append([record])
+    return out

@@ -295,6 +295,13 @@ class Stack:
         edges = await self.redis.hlen(self.keys.alive(Kind.EDGE))
         return int(nodes), int(edges)
 
+    async def deleted(self) -> tuple[int, int]:
+        """(nodes, edges) deleted whose history the projection still keeps (its dead sets)."""
+        assert self.redis is not None
+        nodes = await self.redis.scard(self.keys.dead(Kind.NODE))
+        edges = await self.redis.scard(self.keys.dead(Kind.EDGE))
+        return int(nodes), int(edges)
+
     async def wait_counts(self, nodes: int, edges: int, *, limit_s: float) -> float:
         """Poll until the projection holds exactly that many nodes and edges; the time then."""
         deadline = time.monotonic() + limit_s

@@ -74,6 +74,10 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
         published = time.perf_counter()
     done = await stack.wait_counts(nodes, edges, limit_s=max(300.0, len(envs) / 200))
     seconds = done - began
+    # Elements the pipeline made and deleted again during the sync: placeholders replaced
+    # by the objects they stood for, and their edges (work that deriving in kind order
+    # avoids; the deleted ones stay in the dead sets while their history is kept).
+    deleted_nodes, deleted_edges = await stack.deleted()
     cpu = {
         name: round(used - cpu_before.get(name, 0.0), 2)
         for name, used in stack.cpu(broker=True).items()
@@ -85,6 +89,8 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
         "nodes": nodes,
         "edges": edges,
         "changes": changes,
+        "deleted_nodes": deleted_nodes,
+        "deleted_edges": deleted_edges,
         "seconds": round(seconds, 2),
         "events_per_s": stats.rate(len(envs), seconds),
         "changes_per_s": stats.rate(changes, seconds),

@@ -44,7 +44,9 @@ def processor_command(
         help="App id: the consumer groups (<app-id>, <app-id>.route) and the cluster topic.",
     ),
     route_batch: int = typer.Option(2000, "--route-batch", help="Resource records per batch."),
-    derive_batch: int = typer.Option(8, "--derive-batch", help="Cluster batches per batch."),
+    derive_batch: int = typer.Option(
+        32, "--derive-batch", help="Cluster batches per batch (derived as one, in kind order)."
+    ),
     within: float = typer.Option(0.001, "--within", help="Longest wait (s) to fill a batch."),
     partitions: int = typer.Option(8, "--partitions", help="Cluster-topic partitions (new)."),
     resolution: float = typer.Option(1.0, "--resolution", help="Changeset time resolution (s)."),

@@ -113,3 +113,29 @@ def test_an_object_just_under_the_limit_is_routed() -> None:
     assert len(big.to_json()) <= routing.MAX_ENVELOPE_BYTES
     routed = routing.route([_raw(big.to_json(), 0)])
     assert routed.deadletters == [] and routed.forwarded == 1
+
+
+def test_records_are_cut_into_runs_of_consecutive_offsets_of_one_partition() -> None:
+    def rec(partition: int, offset: int, topic: str = "clusters") -> routing.Record:
+        return routing.Record(b"k", b"v", graph.Source(topic, partition, offset))
+
+    records = [
+        rec(0, 5),
+        rec(0, 6),
+        rec(0, 7),
+        rec(3, 1),
+        rec(3, 2),
+        rec(0, 8),  # partition 0 again, after another partition: a new run
+        rec(0, 10),  # a gap in the offsets: a new run
+        rec(0, 11, topic="other"),
+    ]
+    runs = routing.runs(records)
+    assert [[(r.source.partition, r.source.offset) for r in run] for run in runs] == [
+        [(0, 5), (0, 6), (0, 7)],
+        [(3, 1), (3, 2)],
+        [(0, 8)],
+        [(0, 10)],
+        [(0, 11)],
+    ]
+    assert [r for run in runs for r in run] == records
+    assert routing.runs([]) == []
