@@ -28,6 +28,7 @@ from types import TracebackType
 
 import httpx
 import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from processors import app as processors_app
@@ -63,6 +64,19 @@ def broker_pid(bootstrap: str, state_dir: Path | None = None) -> int | None:
     if st is None or st.endpoints.kafka != bootstrap:
         return None
     return platform_kafka.process(st).pid()
+
+
+async def topic_records(bootstrap: str, topic: str) -> int:
+    """Records written to ``topic`` so far (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # the metadata, so that the topic's partitions are known
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return int(sum(ends.values()))
+    finally:
+        await consumer.stop()
 
 
 async def delete_topics(bootstrap: str, topics: list[str]) -> None:
@@ -124,6 +138,10 @@ class Stack:
         return f"bench-{self.run}.graph"
 
     @property
+    def topic_alerts(self) -> str:
+        return f"bench-{self.run}.alerts"
+
+    @property
     def topic_clusters(self) -> str:
         """The processor's internal topic of cluster batches (written by its route stage)."""
         return processors_app.cluster_topic(f"bench-{self.run}")
@@ -154,7 +172,7 @@ class Stack:
             "TOPOLOG_REDIS_URL": self.redis_url,
             "TOPOLOG_TOPIC_RESOURCES": self.topic_resources,
             "TOPOLOG_TOPIC_GRAPH": self.topic_graph,
-            "TOPOLOG_TOPIC_ALERTS": f"bench-{self.run}.alerts",
+            "TOPOLOG_TOPIC_ALERTS": self.topic_alerts,
             "TOPOLOG_TOPIC_DEADLETTER": f"bench-{self.run}.deadletter",
             "TOPOLOG_PROCESSOR_APP_ID": f"bench-{self.run}",
             "TOPOLOG_STORE_GROUP_ID": f"bench-{self.run}-projector",

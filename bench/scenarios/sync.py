@@ -68,6 +68,7 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
     ) as publisher:
         await publisher.publish([probe])
         await stack.wait_counts(warm_nodes, warm_edges, limit_s=180)
+        alerts_before = await stacks.topic_records(stack.kafka, stack.topic_alerts)
         cpu_before = stack.cpu(broker=True)
         began = time.perf_counter()
         await publisher.publish(envs)
@@ -78,6 +79,10 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
     # by the objects they stood for, and their edges (work that deriving in kind order
     # avoids; the deleted ones stay in the dead sets while their history is kept).
     deleted_nodes, deleted_edges = await stack.deleted()
+    # Alerts the sync raised: a healthy simulated cluster has no DOWN object, so each is
+    # a transient one (a "Missing" placeholder until its object came). The processor
+    # sends a batch's alerts together with its changesets.
+    alerts = await stacks.topic_records(stack.kafka, stack.topic_alerts) - alerts_before
     cpu = {
         name: round(used - cpu_before.get(name, 0.0), 2)
         for name, used in stack.cpu(broker=True).items()
@@ -91,6 +96,7 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
         "changes": changes,
         "deleted_nodes": deleted_nodes,
         "deleted_edges": deleted_edges,
+        "alerts": alerts,
         "seconds": round(seconds, 2),
         "events_per_s": stats.rate(len(envs), seconds),
         "changes_per_s": stats.rate(changes, seconds),

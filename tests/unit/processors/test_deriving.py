@@ -107,7 +107,8 @@ def _ops(out: Output) -> collections.Counter[graph.Op]:
 def test_a_large_batch_is_derived_referenced_kinds_first_without_placeholders() -> None:
     """A sync read partition after partition has pods before their ReplicaSets, configmaps
     and claims; derived in source order each of those makes a placeholder that the real
-    object replaces. In kind order the same batch makes only the graph itself."""
+    object replaces, and alerts on the way. In kind order the same batch makes only the
+    graph itself, and no alert."""
     initial = scenario.cluster("east", seed=8, pods=150, churn=0)
     batch = _batch(_interleaved(initial))
     in_source_order = Derivation(order_after=None)
@@ -120,6 +121,8 @@ def test_a_large_batch_is_derived_referenced_kinds_first_without_placeholders() 
     assert folding.fold(cs for _, cs in out.changesets) == (nodes, edges)
     assert _ops(out) == {graph.Op.NODE_UPSERT: len(nodes), graph.Op.EDGE_UPSERT: len(edges)}
     assert _ops(wasteful)[graph.Op.NODE_DELETE] > 20  # the placeholders ordering avoids
+    # ... and the alerts they raised: a "Missing" placeholder is DOWN until replaced.
+    assert out.alerts == [] and len(wasteful.alerts) > 20
     assert out.applied == wasteful.applied == len(initial)
 
 
