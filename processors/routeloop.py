@@ -104,11 +104,13 @@ class RouteLoop(mode.Service):
             auto_offset_reset="earliest",
             session_timeout_ms=int(c.session_timeout * 1000),
             heartbeat_interval_ms=int(c.session_timeout * 1000 / 4),
-            # A fetch takes this much of each partition (aiokafka's default: 1 MiB, ~4,000
-            # compressed envelopes), and the batches drain one partition's share before
-            # the next: a backlog's kinds then interleave over ~8 times that, more than the
-            # derive stage orders at once (``processors.deriving``), and pods come long
-            # before the objects they reference.
+            # A fetch takes this much of each partition (aiokafka's default: 1 MiB, thousands
+            # of compressed envelopes), and the batches drain one partition's share before
+            # the next: a backlog's kinds then interleave over more than the derive stage
+            # orders at once (``processors.deriving``), and pods come long before the
+            # objects they reference. A 100k-pod sync in kind order replaced ~28k
+            # placeholder nodes with 256 KiB, 7-11k with 64 KiB, and 56k with 16 KiB (the
+            # partitions then drifted further apart): docs/benchmarks.md, session 10.
             max_partition_fetch_bytes=FETCH_BYTES_PER_PARTITION,
         )
         self._consumer.subscribe([c.topic], listener=_Listener(self))

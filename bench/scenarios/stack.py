@@ -28,7 +28,7 @@ from types import TracebackType
 
 import httpx
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from processors import app as processors_app
@@ -68,11 +68,15 @@ def broker_pid(bootstrap: str, state_dir: Path | None = None) -> int | None:
 
 async def topic_records(bootstrap: str, topic: str) -> int:
     """Records written to ``topic`` so far (the sum of its partitions' end offsets)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        partitions = await producer.partitions_for(topic)  # waits for the topic's metadata
+    finally:
+        await producer.stop()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # the metadata, so that the topic's partitions are known
-        partitions = consumer.partitions_for_topic(topic) or set()
         ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
         return int(sum(ends.values()))
     finally:
