@@ -189,13 +189,7 @@ class Derivation:
                 if emit:
                     log.exception("deriving %s at %s failed", env.key, entry.source)
                     out.deadletters.append(
-                        DeadLetter(
-                            Reason.DERIVE_ERROR,
-                            f"{type(exc).__name__}: {exc}",
-                            env.key.encode(),
-                            env.to_json(),
-                            entry.source,
-                        )
+                        _dead(entry, Reason.DERIVE_ERROR, f"{type(exc).__name__}: {exc}")
                     )
                 continue
             if not result.changes or not emit:
@@ -233,12 +227,10 @@ class Derivation:
             if self._stale(env):
                 if emit:
                     out.deadletters.append(
-                        DeadLetter(
+                        _dead(
+                            entry,
                             Reason.OUT_OF_ORDER,
                             f"resourceVersion {env.resource_version} after a newer one",
-                            env.key.encode(),
-                            env.to_json(),
-                            entry.source,
                         )
                     )
                 continue
@@ -269,3 +261,9 @@ class Derivation:
 
 def _rank(entry: batches.Entry) -> int:
     return kinds.derive_rank(entry.envelope.kind)
+
+
+def _dead(entry: batches.Entry, reason: Reason, detail: str) -> DeadLetter:
+    """The dead letter of an entry: its envelope's key and JSON, and its source."""
+    env = entry.envelope
+    return DeadLetter(reason, detail, env.key.encode(), env.to_json(), entry.source)
