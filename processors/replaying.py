@@ -5,8 +5,11 @@ about to process (``until``): everything before it was processed — and its out
 delivered — by some worker before.
 Flows out: a fresh ``deriving.Derivation`` that has applied every batch in
 ``[beginning, until)`` with ``emit=False``; the derive stage continues from ``until``
-and emits from there. Applying the same batches in the same order gives the same state
-as the worker that emitted them had, so nothing is lost and nothing is re-emitted.
+and emits from there. Applying the same envelopes gives the same state as the worker
+that emitted them had — the graph, the redelivery marks and the versions do not depend
+on how the records were grouped into batches or on the kind order within one, and the
+changeset-time floor after a batch is its latest time either way — so nothing is lost
+and nothing is re-emitted.
 
 The cluster topic keeps everything (retention -1, like the resources topic) for this.
 A partition whose beginning is not offset 0 (someone shortened its retention) still

@@ -10,7 +10,7 @@ import pytest
 
 from processors import batches, folding
 from processors.deadletter import Reason
-from processors.deriving import Derivation, Output
+from processors.deriving import ORDER_AFTER, Derivation, Output
 from tests.unit.processors import scenario
 from topolog.core import envelope, graph, kinds
 from topolog.core.derive.engine import Deriver
@@ -344,3 +344,24 @@ def test_a_batch_derived_in_steps_gives_the_same_changes_in_bounded_parts(
     assert changes == [c for _, cs in whole.changesets for c in cs.changes]
     assert [a for p in parts for a in p.alerts] == whole.alerts
     assert sum(p.applied for p in parts) == whole.applied == len(east)
+
+
+def test_a_replay_grouped_into_other_batches_continues_like_the_live_run(
+    east: list[envelope.Envelope],
+) -> None:
+    """The live derive stage merges up to 32 records per batch and the replay groups them
+    as its fetches come: the state must not depend on the grouping (nor on the kind
+    order it implies for large batches)."""
+    cut = len(east) * 2 // 3
+    live = Derivation()
+    live.apply(_batch(east[:cut]))  # one batch: in kind order
+    expected = live.apply(_batch(east[cut:], start=cut))
+
+    replayed = Derivation()
+    assert cut - 60 >= ORDER_AFTER > 60  # a small batch in source order, a large one not
+    for start, end in ((0, 60), (60, cut)):
+        replayed.apply(_batch(east[start:end], start=start), emit=False)
+    continued = replayed.apply(_batch(east[cut:], start=cut))
+    assert continued.changesets == expected.changesets
+    assert continued.alerts == expected.alerts
+    assert expected.changes > 0
