@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from topolog.core import resources
-from topolog.core.kinds import KINDS, fields
+from topolog.core.kinds import DERIVE_ORDER, KINDS, derive_rank, fields
 
 EXPECTED_TYPES = {
     "cluster", "namespace", "node", "pod", "container", "deployment", "replicaset",
@@ -50,3 +50,28 @@ def test_namespaced_kinds_hang_from_their_namespace_and_others_from_the_cluster(
         first = kind.references(obj)[0]
         expected = fields.namespace_owner(obj) if kind.namespaced else fields.cluster_owner()
         assert first == expected[0], kind.kind
+
+
+def test_every_kind_that_is_not_derived_has_a_place_in_the_derive_order() -> None:
+    """A large batch is derived in this order; a kind missing from it would go first,
+    before the objects it references (placeholders and false alerts in a sync)."""
+    assert set(DERIVE_ORDER) == {k.kind for k in KINDS.values() if not k.derived}
+    assert len(DERIVE_ORDER) == len(set(DERIVE_ORDER))
+    # Referenced before referencing: owners before what they own, what pods name first.
+    for before, after in [
+        ("Namespace", "Pod"),
+        ("Node", "Pod"),
+        ("PersistentVolume", "PersistentVolumeClaim"),
+        ("PersistentVolumeClaim", "Pod"),
+        ("ConfigMap", "Pod"),
+        ("Secret", "Pod"),
+        ("Deployment", "ReplicaSet"),
+        ("ReplicaSet", "Pod"),
+        ("CronJob", "Job"),
+        ("Job", "Pod"),
+        ("StatefulSet", "Pod"),
+        ("Service", "Ingress"),
+        ("Deployment", "HorizontalPodAutoscaler"),
+    ]:
+        assert derive_rank(before) < derive_rank(after), (before, after)
+    assert derive_rank("SomeCustomResource") < derive_rank("Namespace")
