@@ -39,7 +39,7 @@ from typing import Any, cast
 import faust
 import mode
 
-from processors import batches, metrics, replaying, routeloop, routing
+from processors import batches, deriving, metrics, replaying, routeloop, routing
 from processors.deadletter import DeadLetter, Reason
 from processors.deriving import Derivation, Output
 from producers import topics
@@ -58,14 +58,12 @@ class Options:
     app_id: str = "topolog-processors"
     #: Resource records per route batch, and the longest wait to fill one.
     route_batch: int = 2000
-    #: Cluster batches (each up to ~1 MiB of envelopes) per derive batch: up to ~27k
-    #: envelopes of a sync derived as one batch in kind order (``processors.deriving``;
-    #: a 10k-pod sync read 800 envelopes of a partition at a time, ordered ~7k at once,
-    #: made 6.7 % more changes than its graph; ordered ~27k at once, none).
-    derive_batch: int = 32
+    #: Cluster batches (each up to ~1 MiB of envelopes) per derive batch, derived as one
+    #: batch per cluster in kind order (``deriving.MERGED_RECORDS``).
+    derive_batch: int = deriving.MERGED_RECORDS
     #: Envelopes derived between two yields to the event loop (heartbeats, the route
     #: stage and the producer run in between).
-    derive_step: int = 2000
+    derive_step: int = deriving.STEP
     #: Under load batches fill without waiting; below saturation each stage waits up to
     #: this long, so it is the latency floor (0.2 s: p50 315 ms publish → graph topic;
     #: 0.02 s: 59 ms; 0.001 s: churn at 1,000 envelopes/s publish → SSE p50 ~90 ms
@@ -202,11 +200,10 @@ class Processor:
                     )
                 )
         sent = await self._send_output(Output(deadletters=dead)) if dead else []
-        for batch in batches.merged(decoded):
-            for out in state.derivation.steps(batch, size=self.options.derive_step):
-                sent += await self._send_output(out)
-                # Deriving is CPU-bound: let the consumer and producer run between parts.
-                await asyncio.sleep(0)
+        for out in state.derivation.parts(decoded, size=self.options.derive_step):
+            sent += await self._send_output(out)
+            # Deriving is CPU-bound: let the consumer and producer run between parts.
+            await asyncio.sleep(0)
         return sent
 
     async def _rebuild(self, partition: int, until: int) -> _Partition:

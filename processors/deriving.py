@@ -45,7 +45,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from processors import batches
@@ -61,6 +61,15 @@ FREEZE_AFTER = 256
 
 #: Entries of a batch from which ``Derivation.apply`` derives in ``kinds.DERIVE_ORDER``.
 ORDER_AFTER = 256
+
+#: Cluster batches (records of ~1 MiB of envelopes) merged into one derive batch, live
+#: (``app.Options.derive_batch``) and when replaying: up to ~27k envelopes of a sync in
+#: kind order at once (a 10k-pod sync read 800 envelopes of a partition at a time,
+#: ordered ~7k at once, made 6.7 % more changes than its graph; ordered ~27k, none).
+MERGED_RECORDS = 32
+
+#: Envelopes derived between two yields to the event loop (``Derivation.parts``).
+STEP = 2000
 
 #: (cluster, source topic, source partition)
 _Stream = tuple[str, str, int]
@@ -130,6 +139,15 @@ class Derivation:
         for part in self.steps(batch, emit=emit):
             out.extend(part)
         return out
+
+    def parts(
+        self, decoded: Sequence[batches.Batch], *, emit: bool = True, size: int = STEP
+    ) -> Iterator[Output]:
+        """``steps`` of consecutive batches of one partition, merged into one batch per
+        cluster first (``batches.merged``): what the derive stage and the replay do with
+        the records they take at once."""
+        for batch in batches.merged(decoded):
+            yield from self.steps(batch, emit=emit, size=size)
 
     def steps(
         self, batch: batches.Batch, *, emit: bool = True, size: int | None = None

@@ -25,15 +25,10 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from processors import batches, metrics
+from processors import batches, deriving, metrics
 from processors.deriving import Derivation
 
 log = logging.getLogger(__name__)
-
-#: Cluster batches derived as one (the live derive stage's default ``derive_batch``).
-RECORDS = 32
-#: Envelopes derived between two yields to the event loop.
-STEP = 2000
 
 
 async def rebuild(
@@ -64,7 +59,9 @@ async def rebuild(
         await consumer.seek_to_beginning(tp)
         done = beginning >= until
         while not done:
-            fetched = await consumer.getmany(tp, timeout_ms=1000, max_records=RECORDS)
+            fetched = await consumer.getmany(
+                tp, timeout_ms=1000, max_records=deriving.MERGED_RECORDS
+            )
             decoded: list[batches.Batch] = []
             for record in fetched.get(tp, []):
                 if record.offset >= until:
@@ -78,10 +75,9 @@ async def rebuild(
                 except batches.BatchError:
                     continue  # dead-lettered when it was first processed
             # One batch per cluster, in kind order, as the live derive stage does.
-            for batch in batches.merged(decoded):
-                for _ in derivation.steps(batch, emit=False, size=STEP):
-                    # Deriving is CPU-bound: let heartbeats and fetches run between parts.
-                    await asyncio.sleep(0)
+            for _ in derivation.parts(decoded, emit=False):
+                # Deriving is CPU-bound: let heartbeats and fetches run between parts.
+                await asyncio.sleep(0)
             done = done or await consumer.position(tp) >= until
     finally:
         await consumer.stop()
