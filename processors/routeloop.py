@@ -35,7 +35,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 
-from processors import routing
+from processors import routing, timeorder
 from topolog.core import graph
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,15 @@ IDLE_POLL_S = 1.0
 
 #: Bytes of one partition per fetch (see ``RouteLoop.on_start``).
 FETCH_BYTES_PER_PARTITION = 64 * 1024
+
+#: Records held back for timestamp order (``timeorder``: a partition has data on the
+#: broker not fetched yet) are handed on in fetch order after this long without progress,
+#: or once this many are held: a partition whose fetch does not come (its leader moving,
+#: a slow broker) delays the others this much at most. ``getmany`` hands over one
+#: partition's fetched records after another, so a round of fetches (``FETCH_BYTES_PER_
+#: PARTITION`` of each partition: up to ~1,000 small records) is taken in whole.
+MAX_HOLD_S = 0.5
+MAX_HOLD_RECORDS = 20_000
 
 
 def route_group(app_id: str) -> str:
@@ -80,8 +89,11 @@ class RouteLoop(mode.Service):
         #: Held while a batch is handled and while offsets are committed.
         self._lock = asyncio.Lock()
         #: Fetched, not yet handled (cleared on revocation).
-        self._fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
-        self._count = 0
+        self._held: timeorder.Held[TopicPartition, ConsumerRecord[bytes, bytes]] = timeorder.Held()
+        #: When records were last handed on (or first held after none were).
+        self._moved = time.monotonic()
+        #: The next batch is taken in fetch order (a partition's fetch did not come).
+        self._force = False
         #: Next offset per partition whose outputs are delivered but not committed.
         self._delivered: dict[TopicPartition, int] = {}
         self._committed_at = time.monotonic()
@@ -138,46 +150,72 @@ class RouteLoop(mode.Service):
             if self._committing is not None and self._committing.done():
                 await self._committed()  # a failed commit crashes the service
             await self._fill()
-            if self._count:
+            if self._held.count:
                 await self._handle()
             elif self._delivered:
                 async with self._lock:  # idle: commit the tail now, not with the next batch
                     await self._commit()
 
     async def _fill(self) -> None:
-        """Fetch until a full batch, or ``within`` after the batch's first record."""
-        deadline = None
-        while self._count < self.config.batch:
-            if deadline is None:
-                timeout = IDLE_POLL_S if not self._count else self.config.within
-            else:
-                timeout = deadline - time.monotonic()
-                if timeout <= 0:
+        """Fetch until a batch can be handed on (``timeorder``): ``batch`` records ready,
+        or some ready ``within`` after the first record; records held back for timestamp
+        order are forced out after ``MAX_HOLD_S`` or beyond ``MAX_HOLD_RECORDS``."""
+        batch, cap = self.config.batch, MAX_HOLD_RECORDS
+        deadline = time.monotonic() + self.config.within if self._held.count else None
+        while True:
+            now = time.monotonic()
+            due = deadline is not None and now >= deadline
+            if self._held.count >= batch or (due and self._held.count):
+                ready = self._held.ready(await self._frontiers())
+                if ready >= batch or (ready and (due or self._held.count >= cap)):
                     return
+                if not ready and (self._held.count >= cap or now - self._moved >= MAX_HOLD_S):
+                    self._force = True
+                    return
+            if not self._held.count:
+                timeout = IDLE_POLL_S
+            elif deadline is not None and not due:
+                timeout = deadline - now
+            else:  # waiting for the fetch of a partition behind the others
+                timeout = max(self._moved + MAX_HOLD_S - now, 0.001)
             fetched = await self.consumer.getmany(
-                timeout_ms=max(int(timeout * 1000), 0), max_records=self.config.batch - self._count
+                timeout_ms=max(int(timeout * 1000), 0), max_records=cap - self._held.count
             )
+            if fetched and not self._held.count:
+                self._moved = time.monotonic()
             for tp, records in fetched.items():
-                self._fetched.setdefault(tp, []).extend(records)
-                self._count += len(records)
-            if not self._count:
+                self._held.add(tp, records)
+            if not self._held.count:
                 return  # idle: let ``_run`` check for a stop
             if deadline is None:
                 deadline = time.monotonic() + self.config.within
 
+    async def _frontiers(self) -> dict[TopicPartition, float]:
+        """Each assigned partition's frontier (``timeorder``): caught up once the consumer
+        reached the high watermark of its last fetch."""
+        out: dict[TopicPartition, float] = {}
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            caught_up = highwater is not None and await self.consumer.position(tp) >= highwater
+            out[tp] = timeorder.frontier(self._held.of(tp), caught_up=caught_up)
+        return out
+
     async def _handle(self) -> None:
         async with self._lock:
-            fetched, self._fetched, self._count = self._fetched, {}, 0
-            if not fetched:
-                return  # revoked while filling
+            force, self._force = self._force, False
+            frontiers = {} if force else await self._frontiers()
+            limit = self._held.count if force else self.config.batch
+            taken = self._held.release(frontiers, limit=limit, force=force)
+            if not taken:
+                return  # revoked while filling, or no longer ready
+            self._moved = time.monotonic()
             records = [
                 routing.Record(r.key, r.value, graph.Source(r.topic, r.partition, r.offset))
-                for batch in fetched.values()
-                for r in batch
+                for _, r in taken
             ]
             await self.handler(records)
-            for tp, batch in fetched.items():
-                self._delivered[tp] = batch[-1].offset + 1
+            for tp, r in taken:
+                self._delivered[tp] = r.offset + 1
             committing = self._committing
             if committing is not None and committing.done():
                 await self._committed()  # raises what the commit raised
@@ -219,7 +257,8 @@ class RouteLoop(mode.Service):
     async def _revoked(self, revoked: Iterable[TopicPartition]) -> None:
         async with self._lock:  # the batch in flight is delivered and committed first
             await self._commit()
-            self._fetched, self._count = {}, 0
+            self._held.clear()
+            self._force = False
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -17,12 +17,14 @@ from processors import routeloop, routing
 TOPIC = "res"
 
 
-def _record(partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
+def _record(
+    partition: int, offset: int, timestamp: int | None = None
+) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(
         topic=TOPIC,
         partition=partition,
         offset=offset,
-        timestamp=0,
+        timestamp=offset if timestamp is None else timestamp,
         timestamp_type=0,
         key=b"k",
         value=b"v%d" % offset,
@@ -34,15 +36,35 @@ def _record(partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
 
 
 class FakeConsumer:
-    """Hands out ``per_call`` records of each partition per ``getmany``, every ``pause`` s."""
+    """Hands out ``per_call`` records of each partition per ``getmany``, every ``pause`` s
+    (``one_partition``: of one partition per call, in turn, as aiokafka hands over one
+    partition's fetch after another). Every record is on the broker from the start (the
+    high watermark), record ``o`` stamped ``o`` unless ``stamps`` says otherwise."""
 
-    def __init__(self, partitions: int, records: int, *, per_call: int, pause: float) -> None:
+    def __init__(
+        self,
+        partitions: int,
+        records: int,
+        *,
+        per_call: int,
+        pause: float,
+        one_partition: bool = False,
+        stamps: dict[int, list[int]] | None = None,
+    ) -> None:
+        stamps = stamps or {}
         self.left = {
-            TopicPartition(TOPIC, p): [_record(p, o) for o in range(records)]
+            TopicPartition(TOPIC, p): [
+                _record(p, o, stamps[p][o] if p in stamps else None) for o in range(records)
+            ]
             for p in range(partitions)
         }
+        self.total = {tp: len(records) for tp, records in self.left.items()}
         self.per_call = per_call
         self.pause = pause
+        self.one_partition = one_partition
+        self.turn = 0
+        #: Partitions whose fetches never come (a leader gone).
+        self.stuck: set[TopicPartition] = set()
         self.commits: list[dict[TopicPartition, int]] = []
         self.committed = asyncio.Event()
         #: Cleared: a commit waits for it (a slow broker round trip).
@@ -58,12 +80,26 @@ class FakeConsumer:
             return {}
         await asyncio.sleep(min(self.pause, timeout_ms / 1000))
         out = {}
-        for tp, records in self.left.items():
+        turns = list(self.left)
+        if self.one_partition:
+            turns = [turns[self.turn % len(turns)]]
+            self.turn += 1
+        for tp in turns:
+            records = self.left[tp]
             n = min(self.per_call, max_records)
-            if n and records:
+            if n and records and tp not in self.stuck:
                 out[tp], self.left[tp] = records[:n], records[n:]
                 max_records -= len(out[tp])
         return out
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.left)
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return self.total[tp]
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.total[tp] - len(self.left[tp])
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         await self.gate.wait()
@@ -91,7 +127,7 @@ def _loop(
         session_timeout=10,
     )
     loop = routeloop.RouteLoop(config, handler)
-    loop._consumer = consumer  # type: ignore[assignment]
+    loop._consumer = consumer
     return loop, handled
 
 
@@ -100,7 +136,7 @@ async def test_a_batch_closes_when_full_without_waiting() -> None:
     loop, _ = _loop(consumer, batch=25, within=10.0)
     started = time.monotonic()
     await loop._fill()
-    assert loop._count == 25
+    assert loop._held.count >= 25
     assert time.monotonic() - started < 1.0
 
 
@@ -111,14 +147,14 @@ async def test_below_saturation_a_batch_waits_at_most_within_after_its_first_rec
     await loop._fill()
     elapsed = time.monotonic() - started
     assert 0.1 <= elapsed < 0.3
-    assert 0 < loop._count < 1000
+    assert 0 < loop._held.count < 1000
 
 
 async def test_an_idle_topic_returns_an_empty_fill() -> None:
     consumer = FakeConsumer(partitions=1, records=0, per_call=1, pause=0.0)
     loop, _ = _loop(consumer, batch=10, within=0.01)
     await asyncio.wait_for(loop._fill(), timeout=routeloop.IDLE_POLL_S + 1)
-    assert loop._count == 0
+    assert loop._held.count == 0
 
 
 async def test_batches_keep_each_partitions_order_and_commit_after_the_handler() -> None:
@@ -160,10 +196,10 @@ async def test_revocation_commits_what_was_delivered_and_drops_what_was_only_fet
     await loop._handle()  # delivered, not committed (interval)
     assert consumer.commits == []
     await loop._fill()  # fetched, not handled
-    assert loop._count == 20
+    assert loop._held.count == 20
     await loop._revoked([TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])
     assert consumer.commits == [{TopicPartition(TOPIC, 0): 10, TopicPartition(TOPIC, 1): 10}]
-    assert loop._count == 0 and loop._fetched == {}
+    assert loop._held.count == 0
     await loop._handle()  # nothing left to handle: the new owner reads it again
     assert len(handled) == 1
 
@@ -243,3 +279,50 @@ async def test_a_failed_background_commit_stops_the_loop() -> None:
     consumer.failure = RuntimeError("broker gone")
     with pytest.raises(RuntimeError, match="broker gone"):
         await asyncio.wait_for(loop._run(), timeout=routeloop.IDLE_POLL_S + 2)
+
+
+async def _route_all(loop: routeloop.RouteLoop, consumer: FakeConsumer) -> None:
+    while any(consumer.left[tp] for tp in consumer.left if tp not in consumer.stuck) or (
+        loop._held.count
+    ):
+        await loop._fill()
+        await loop._handle()
+
+
+async def test_partitions_fetched_one_after_another_are_handed_on_in_publish_order() -> None:
+    # Published round-robin over 4 partitions (record o of partition p at time 4o + p),
+    # fetched 20 records of one partition at a time: the derive stage must still meet
+    # them in publish order (referenced objects before the objects referring to them).
+    stamps = {p: [4 * o + p for o in range(60)] for p in range(4)}
+    consumer = FakeConsumer(
+        partitions=4, records=60, per_call=20, pause=0.0, one_partition=True, stamps=stamps
+    )
+    loop, handled = _loop(consumer, batch=30, within=0.01)
+    await asyncio.wait_for(_route_all(loop, consumer), timeout=5)
+    routed = [r for batch in handled for r in batch]
+    assert [4 * r.source.offset + r.source.partition for r in routed] == list(range(240))
+
+
+async def test_a_partition_with_nothing_left_on_the_broker_holds_nothing_back() -> None:
+    consumer = FakeConsumer(partitions=2, records=5, per_call=5, pause=0.0)
+    empty = TopicPartition(TOPIC, 1)
+    consumer.left[empty], consumer.total[empty] = [], 0
+    loop, handled = _loop(consumer, batch=100, within=0.01)
+    started = time.monotonic()
+    await loop._fill()
+    await loop._handle()
+    assert time.monotonic() - started < routeloop.MAX_HOLD_S / 2
+    assert [r.source.offset for r in handled[0]] == [0, 1, 2, 3, 4]
+
+
+async def test_a_partition_whose_fetch_never_comes_delays_the_others_only_so_long() -> None:
+    consumer = FakeConsumer(partitions=2, records=5, per_call=5, pause=0.0)
+    stuck = TopicPartition(TOPIC, 1)
+    consumer.stuck.add(stuck)  # records on the broker, never fetched (a leader gone)
+    loop, handled = _loop(consumer, batch=100, within=0.01)
+    started = time.monotonic()
+    await loop._fill()
+    await loop._handle()
+    waited = time.monotonic() - started
+    assert routeloop.MAX_HOLD_S * 0.9 <= waited < routeloop.MAX_HOLD_S + 0.5
+    assert [(r.source.partition, r.source.offset) for r in handled[0]] == [(0, o) for o in range(5)]
