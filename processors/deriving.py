@@ -42,7 +42,6 @@ tuning.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -50,6 +49,7 @@ from dataclasses import dataclass, field
 
 from processors import batches
 from processors.deadletter import DeadLetter, Reason
+from topolog import tuning
 from topolog.core import envelope, graph, kinds
 from topolog.core.derive import alerts
 from topolog.core.derive.engine import Deriver
@@ -58,6 +58,11 @@ log = logging.getLogger(__name__)
 
 #: Entries of a batch from which ``Derivation.apply`` freezes the heap (module doc).
 FREEZE_AFTER = 256
+
+#: Bytes of cluster records from which the derive stage and the replay decode them with
+#: the collector paused and freeze what they decoded (``tuning.collector_paused``): about
+#: ``FREEZE_AFTER`` envelopes.
+FREEZE_BYTES = 256 * 1024
 
 #: Entries of a batch from which ``Derivation.apply`` derives in ``kinds.DERIVE_ORDER``.
 ORDER_AFTER = 256
@@ -172,14 +177,8 @@ class Derivation:
             return self._derive_entries(cluster, entries, out, emit)
         # A large batch: no collection while it runs (deriving makes no cyclic garbage,
         # and nothing else runs meanwhile), then what it built leaves the collector.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with tuning.collector_paused(freeze=True):
             return self._derive_entries(cluster, entries, out, emit)
-        finally:
-            gc.freeze()
-            if enabled:
-                gc.enable()
 
     def _derive_entries(
         self, cluster: str, entries: list[batches.Entry], out: Output, emit: bool

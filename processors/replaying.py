@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from processors import batches, deriving, metrics
 from processors.deriving import Derivation
+from topolog import tuning
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +64,18 @@ async def rebuild(
                 tp, timeout_ms=1000, max_records=deriving.MERGED_RECORDS
             )
             decoded: list[batches.Batch] = []
-            for record in fetched.get(tp, []):
-                if record.offset >= until:
-                    done = True
-                    break
-                replayed += 1
-                if record.value is None:
-                    continue
-                try:
-                    decoded.append(batches.decode(record.value))
-                except batches.BatchError:
-                    continue  # dead-lettered when it was first processed
+            with tuning.collector_paused(freeze=True):  # as the live derive stage decodes
+                for record in fetched.get(tp, []):
+                    if record.offset >= until:
+                        done = True
+                        break
+                    replayed += 1
+                    if record.value is None:
+                        continue
+                    try:
+                        decoded.append(batches.decode(record.value))
+                    except batches.BatchError:
+                        continue  # dead-lettered when it was first processed
             # One batch per cluster, in kind order, as the live derive stage does.
             for _ in derivation.parts(decoded, emit=False):
                 # Deriving is CPU-bound: let heartbeats and fetches run between parts.

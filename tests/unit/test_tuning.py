@@ -234,3 +234,19 @@ def test_a_quiet_reclaimer_still_counts_what_it_freezes(
     assert reclaimer.due()
     assert reclaimer.reclaim() >= 0 and not reclaimer.due()
     assert kept
+
+
+def test_the_collector_is_paused_inside_and_restored_after(restored_gc: None) -> None:
+    gc.enable()
+    with tuning.collector_paused():
+        assert not gc.isenabled()
+        kept = [[i] for i in range(100_000)]  # past any threshold: no collection runs
+        assert not gc.isenabled()
+    assert gc.isenabled() and len(kept) == 100_000
+    with pytest.raises(RuntimeError), tuning.collector_paused():
+        raise RuntimeError("a batch that does not decode")
+    assert gc.isenabled()
+    gc.disable()  # paused already (a large batch is derived): stays paused after
+    with tuning.collector_paused():
+        pass
+    assert not gc.isenabled()
