@@ -32,7 +32,7 @@ from typing import Any
 
 import mode
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 
 from processors import routing, timeorder
@@ -195,8 +195,11 @@ class RouteLoop(mode.Service):
         reached the high watermark of its last fetch."""
         out: dict[TopicPartition, float] = {}
         for tp in self.consumer.assignment():
-            highwater = self.consumer.highwater(tp)
-            caught_up = highwater is not None and await self.consumer.position(tp) >= highwater
+            try:
+                highwater = self.consumer.highwater(tp)
+                caught_up = highwater is not None and await self.consumer.position(tp) >= highwater
+            except (AssertionError, IllegalStateError):
+                continue  # revoked meanwhile: the revocation drops what is held of it
             out[tp] = timeorder.frontier(self._held.of(tp), caught_up=caught_up)
         return out
 

@@ -326,3 +326,17 @@ async def test_a_partition_whose_fetch_never_comes_delays_the_others_only_so_lon
     waited = time.monotonic() - started
     assert routeloop.MAX_HOLD_S * 0.9 <= waited < routeloop.MAX_HOLD_S + 0.5
     assert [(r.source.partition, r.source.offset) for r in handled[0]] == [(0, o) for o in range(5)]
+
+
+async def test_a_partition_revoked_while_frontiers_are_read_is_skipped() -> None:
+    consumer = FakeConsumer(partitions=2, records=5, per_call=5, pause=0.0)
+    gone = TopicPartition(TOPIC, 1)
+
+    def highwater(tp: TopicPartition) -> int:
+        assert tp != gone, "Partition is not assigned"  # what aiokafka does
+        return consumer.total[tp]
+
+    consumer.highwater = highwater  # type: ignore[method-assign]
+    loop, _ = _loop(consumer, batch=100, within=0.01)
+    frontiers = await loop._frontiers()
+    assert list(frontiers) == [TopicPartition(TOPIC, 0)]
