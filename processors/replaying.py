@@ -64,7 +64,8 @@ async def rebuild(
                 tp, timeout_ms=1000, max_records=deriving.MERGED_RECORDS
             )
             decoded: list[batches.Batch] = []
-            with tuning.collector_paused(freeze=True):  # as the live derive stage decodes
+            # A rebuild decodes in bulk, as a sync does: never walked by the collector.
+            with tuning.collector_paused(freeze=True):
                 for record in fetched.get(tp, []):
                     if record.offset >= until:
                         done = True
