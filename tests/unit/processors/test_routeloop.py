@@ -340,3 +340,21 @@ async def test_a_partition_revoked_while_frontiers_are_read_is_skipped() -> None
     loop, _ = _loop(consumer, batch=100, within=0.01)
     frontiers = await loop._frontiers()
     assert list(frontiers) == [TopicPartition(TOPIC, 0)]
+
+
+async def test_held_records_go_in_fetch_order_once_too_many_are_held() -> None:
+    # A stuck partition holds the others back, but not beyond MAX_HOLD_RECORDS in memory
+    # (here reached long before MAX_HOLD_S).
+    per_call = routeloop.MAX_HOLD_RECORDS // 4
+    consumer = FakeConsumer(
+        partitions=2, records=routeloop.MAX_HOLD_RECORDS * 2, per_call=per_call, pause=0.0
+    )
+    consumer.stuck.add(TopicPartition(TOPIC, 1))
+    loop, handled = _loop(consumer, batch=2000, within=0.01)
+    started = time.monotonic()
+    await loop._fill()
+    assert loop._held.count == routeloop.MAX_HOLD_RECORDS
+    await loop._handle()
+    assert time.monotonic() - started < routeloop.MAX_HOLD_S / 2
+    assert [r.source.offset for r in handled[0]] == list(range(routeloop.MAX_HOLD_RECORDS))
+    assert loop._held.count == 0
