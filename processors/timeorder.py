@@ -35,7 +35,9 @@ comes must not stop the others): then the order is as good as what was fetched.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Generic, Protocol, TypeVar
 
@@ -99,11 +101,9 @@ class Held(Generic[P, R]):
         for rank, (partition, records) in enumerate(sorted(self._held.items(), key=_partition)):
             n = len(records) if force else _prefix(records, bound)
             heads.append(_keyed(records[:n], rank, partition))
-        out = [(p, r) for _, _, p, r in _take(heapq.merge(*heads), limit)]
-        taken: dict[P, int] = {}
-        for p, _ in out:
-            taken[p] = taken.get(p, 0) + 1
-        for p, n in taken.items():
+        merged = itertools.islice(heapq.merge(*heads), max(limit, 0))
+        out = [(p, r) for _, _, p, r in merged]
+        for p, n in Counter(p for p, _ in out).items():
             rest = self._held[p][n:]
             if rest:
                 self._held[p] = rest
@@ -133,14 +133,3 @@ def _keyed(records: list[R], rank: int, partition: P) -> Iterable[tuple[int, int
 
 def _partition(item: tuple[P, list[R]]) -> P:
     return item[0]
-
-
-def _take(merged: Iterable[tuple[int, int, P, R]], limit: int) -> list[tuple[int, int, P, R]]:
-    out: list[tuple[int, int, P, R]] = []
-    if limit <= 0:
-        return out
-    for item in merged:
-        out.append(item)
-        if len(out) >= limit:
-            break
-    return out
