@@ -28,7 +28,7 @@ from types import TracebackType
 
 import httpx
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from processors import app as processors_app
@@ -66,19 +66,24 @@ def broker_pid(bootstrap: str, state_dir: Path | None = None) -> int | None:
     return platform_kafka.process(st).pid()
 
 
+async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The partitions of an existing ``topic``, in order (an admin request: never creates it)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"])
+
+
 async def topic_records(bootstrap: str, topic: str) -> int:
     """Records written to ``topic`` so far (the sum of its partitions' end offsets)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        partitions = await producer.partitions_for(topic)  # waits for the topic's metadata
-    finally:
-        await producer.stop()
+    partitions = await topic_partitions(bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
-        return int(sum(ends.values()))
+        return int(sum((await consumer.end_offsets(partitions)).values()))
     finally:
         await consumer.stop()
 

@@ -22,10 +22,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.scenarios import stats
-from bench.scenarios.stack import PROBES
+from bench.scenarios.stack import PROBES, topic_partitions
 from topolog import stopping
 
 #: A probe's sequence label in JSON, possibly inside a JSON string (escaped quotes).
@@ -139,17 +138,10 @@ STAMPS_LIMIT_S = 120.0
 async def topic_stamps(bootstrap: str, topic: str, since: float) -> dict[int, float]:
     """Per probe, the earliest timestamp of a record carrying it in ``topic`` among the
     records stamped at or after ``since`` (wall-clock seconds)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = sorted(p["partition"] for t in described for p in t["partitions"])
+    tps = await topic_partitions(bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         starts = await consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
