@@ -9,6 +9,8 @@ is reproducible), turns the initial objects and ``--steps`` churn steps into env
     .venv/bin/python bench/deriver_bench.py --pods 10000 --steps 300
     .venv/bin/python bench/deriver_bench.py --pods 10000 --digests /tmp/d.txt  # per changeset
 
+``TOPOLOG_COMPILED=0`` times the modules from source (``"compiled"`` in the output says which).
+
 Envelopes are timed a batch (``BATCH``) at a time, and digested between batches.
 The ``digest`` is a sha1 over every changeset's ``to_json()`` and every alert's
 ``to_json()`` in order; ``--digests FILE`` also writes one sha1 per envelope (to find the
@@ -29,6 +31,7 @@ from typing import Any
 import orjson
 
 from producers import simulation
+from topolog import compiled
 from topolog.core import envelope, graph, simulate
 from topolog.core.derive.engine import Deriver
 from topolog.tuning import tune_gc
@@ -140,6 +143,7 @@ def run(
         figures["deriver_heap_mb"] = round(size / 2**20, 1)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["digest"] = total.hexdigest()
+    figures["compiled"] = compiled.active()
     if digests:
         with open(digests, "w") as f:
             f.write("\n".join(per_env) + "\n")

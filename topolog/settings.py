@@ -12,12 +12,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def _default_cache_dir() -> Path:
-    import os
-
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "topolog"
+from topolog import cachedir
 
 
 def _default_state_dir() -> Path:
@@ -34,7 +29,7 @@ class Settings(BaseSettings):
     #: Where the local platform keeps its processes' state, logs and data.
     state_dir: Path = Field(default_factory=lambda: _default_state_dir())
     #: Per-user cache of expensive builds (Go binaries, Kafka jars), shared across clones.
-    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    cache_dir: Path = Field(default_factory=cachedir.default)
 
     kafka_bootstrap: str | None = None
     redis_url: str | None = None

@@ -1,4 +1,5 @@
-"""``topolog dev up|down|status``: the local platform (Kafka, Redis, Kubernetes + kwok)."""
+"""``topolog dev up|down|status``: the local platform (Kafka, Redis, Kubernetes + kwok);
+``topolog dev compile``: the compiled domain modules (``topolog.compiled``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from topolog import compiled
 from topolog.platform import local
 from topolog.platform.process import PlatformError
 
@@ -73,6 +75,27 @@ def status(
             console.print(str(report["error"]))
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@dev.command()
+def compile(
+    verbose: bool = typer.Option(False, "--verbose", help="Show mypyc's and gcc's output."),
+) -> None:
+    """Compile the pure domain modules with mypyc into the cache, unless built already
+    (each build is named by its sources; edited sources run uncompiled until rebuilt)."""
+    target = compiled.build_dir()
+    if compiled.files_of(target):
+        console.print(f"[green]✓[/] compiled modules up to date: {target}")
+        return
+    with console.status(f"compiling {len(compiled.MODULES)} modules with mypyc …"):
+        try:
+            target = compiled.build(quiet=not verbose)
+        except (Exception, SystemExit) as exc:  # setuptools exits on a compiler error
+            log = compiled.build_log()
+            tail = log.read_text(errors="replace")[-3000:] if log.is_file() else ""
+            console.print(f"{tail}\n[red]✗[/] compiling failed: {exc!r} (the output: {log})")
+            raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] compiled modules built: {target}")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ import asyncio
 
 import typer
 
-from topolog import tuning
+from topolog import compiled, tuning
 from topolog.settings import Settings, get_settings
 
 
@@ -82,6 +82,11 @@ def processor_command(
 
         prometheus_client.start_http_server(metrics_port)
     processor = processors_app.Processor(settings, bootstrap=bootstrap, options=options)
+    typer.echo(
+        "processor: domain modules "
+        + ("compiled (topolog.compiled)" if compiled.active() else "from source"),
+        err=True,
+    )
     tuning.tune_gc(freeze_survivors=True, quiet=True)
     worker = faust.Worker(processor.app, loglevel=log_level, loop=loop)
     # faust's start-up spinner sets the root logger to DEBUG for the worker's lifetime

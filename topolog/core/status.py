@@ -14,7 +14,6 @@ dependencies is DOWN caused itself: its RootCause is empty.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,15 +37,31 @@ class Status(NamedTuple):
 
 
 # ``up``/``down`` return one shared Status per reason (the deriver keeps one per node, and
-# most nodes have one of a few).
-@functools.lru_cache(maxsize=4096)
+# most nodes have one of a few). Plain dicts, not ``functools.lru_cache``: mypyc could not
+# infer the type of a decorated ``up`` called at another module's import time
+# (``cascade._UNSETTLED``: "Cannot determine type", ``topolog.compiled``).
+_UP: dict[str, Status] = {}
+_DOWN: dict[str, Status] = {}
+#: Reasons kept per state; past it the cache starts over (reasons with counts in them,
+#: "2/3 ready", are many but each is short-lived).
+_SHARED_REASONS = 4096
+
+
+def _shared(cache: dict[str, Status], state: State, reason: str) -> Status:
+    status = cache.get(reason)
+    if status is None:
+        if len(cache) >= _SHARED_REASONS:
+            cache.clear()
+        status = cache[reason] = Status(state, reason)
+    return status
+
+
 def up(reason: str = "") -> Status:
-    return Status(State.UP, reason)
+    return _shared(_UP, State.UP, reason)
 
 
-@functools.lru_cache(maxsize=4096)
 def down(reason: str) -> Status:
-    return Status(State.DOWN, reason)
+    return _shared(_DOWN, State.DOWN, reason)
 
 
 def missing() -> Status:

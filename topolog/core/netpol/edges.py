@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,10 +172,17 @@ def _same_to_policies(a: np.Pod, b: np.Pod) -> bool:
     )
 
 
+#: ``pair_edges``' signature.
+PairEdges = Callable[[np.Policy, np.Pod, Mapping[str, str]], dict[str, graph.Edge]]
+
+
 class NetpolGraph:
     """The networkpolicy edges of a live cluster, kept up to date one event at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pairs: PairEdges | None = None) -> None:
+        #: How a (policy, pod) pair's edges are computed: ``pair_edges`` (a test may pass
+        #: a wrapper that records which pairs an event evaluates).
+        self._pair_edges: PairEdges = pairs or pair_edges
         self._declared: dict[str, dict[str, str]] = {}
         # Labels in force of every known namespace (declared, or holding pods).
         self._ns_labels: dict[str, Mapping[str, str]] = {}
@@ -481,7 +488,7 @@ class NetpolGraph:
             pod = pods.get(xkey)
             new: dict[str, graph.Edge] = {}
             if pol is not None and pod is not None:
-                new = pair_edges(pol, pod, self._ns_labels[pod.namespace])
+                new = self._pair_edges(pol, pod, self._ns_labels[pod.namespace])
             by_pod = stored.get(pkey)
             held = by_pod.get(xkey) if by_pod is not None else None
             if by_pod is None or held is None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -28,7 +29,11 @@ def by_pod(g: edges.NetpolGraph, policy_uid: str) -> dict[str, set[tuple[str, st
 
 @pytest.fixture
 def shop() -> edges.NetpolGraph:
-    g = edges.NetpolGraph()
+    return _shop()
+
+
+def _shop(pairs: edges.PairEdges | None = None) -> edges.NetpolGraph:
+    g = edges.NetpolGraph(pairs=pairs)
     g.apply_namespace(objects.namespace("shop", {"team": "shop"}))
     g.apply_namespace(objects.namespace("mon", {"team": "ops"}))
     g.apply_pod(objects.pod("shop", "web", {"app": "web"}, ip="10.0.0.1"))
@@ -216,13 +221,28 @@ def test_namespace_relabel_switching_between_selectors_updates_ports(
     }
 
 
+class _Recorder:
+    """``pair_edges`` that records what each evaluated (policy, pod) pair is, once ``on``."""
+
+    def __init__(self, what: Callable[[np.Policy, np.Pod], Any]) -> None:
+        self.what = what
+        self.calls: list[Any] = []
+        self.on = False
+
+    def __call__(
+        self, pol: np.Policy, pod: np.Pod, labels: Mapping[str, str]
+    ) -> dict[str, graph.Edge]:
+        if self.on:
+            self.calls.append(self.what(pol, pod))
+        return edges.pair_edges(pol, pod, labels)
+
+
 # --- only what an event can touch is re-evaluated ----------------------------------------------
 
 
-def test_events_evaluate_only_the_pairs_the_indexes_point_at(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    g = edges.NetpolGraph()
+def test_events_evaluate_only_the_pairs_the_indexes_point_at() -> None:
+    recorder = _Recorder(lambda pol, pod: (pol.ref, pod.ref))
+    g = edges.NetpolGraph(pairs=recorder)
     for i in range(30):
         ns = f"ns{i}"
         g.apply_namespace(objects.namespace(ns, {"idx": str(i)}))
@@ -248,14 +268,8 @@ def test_events_evaluate_only_the_pairs_the_indexes_point_at(
             },
         )
     )
-    calls: list[tuple[str, str]] = []
-    real = edges.pair_edges
-
-    def counting(pol: np.Policy, pod: np.Pod, labels: Any) -> Any:
-        calls.append((pol.ref, pod.ref))
-        return real(pol, pod, labels)
-
-    monkeypatch.setattr(edges, "pair_edges", counting)
+    calls = recorder.calls
+    recorder.on = True
 
     g.apply_pod(objects.pod("ns7", "new", {"app": "a1"}))
     assert calls == [("ns7/local", "ns7/new")]  # not 31 policies
@@ -291,9 +305,9 @@ def test_events_evaluate_only_the_pairs_the_indexes_point_at(
     assert len(calls) == 10 and {p for p, _ in calls} == {"ns0/from-ns1"}
 
 
-def test_a_status_only_pod_event_evaluates_no_pair_but_a_label_change_does(
-    shop: edges.NetpolGraph, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_status_only_pod_event_evaluates_no_pair_but_a_label_change_does() -> None:
+    recorder = _Recorder(lambda pol, pod: pod.ref)
+    shop = _shop(pairs=recorder)
     shop.apply_policy(
         objects.policy(
             "shop",
@@ -305,14 +319,8 @@ def test_a_status_only_pod_event_evaluates_no_pair_but_a_label_change_does(
         )
     )
     before = shop.edges()
-    calls: list[str] = []
-    real = edges.pair_edges
-
-    def counting(pol: np.Policy, pod: np.Pod, labels: Any) -> Any:
-        calls.append(pod.ref)
-        return real(pol, pod, labels)
-
-    monkeypatch.setattr(edges, "pair_edges", counting)
+    calls = recorder.calls
+    recorder.on = True
     restarted = objects.pod("shop", "web", {"app": "web"}, ip="10.0.0.1")
     restarted["status"]["phase"] = "Running"
     restarted["status"]["containerStatuses"] = [{"name": "main", "restartCount": 3}]
@@ -326,10 +334,9 @@ def test_a_status_only_pod_event_evaluates_no_pair_but_a_label_change_does(
     ] == moved.removed
 
 
-def test_a_pod_event_evaluates_ip_block_policies_only_when_a_cidr_contains_its_ip(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    g = edges.NetpolGraph()
+def test_a_pod_event_evaluates_ip_block_policies_only_when_a_cidr_contains_its_ip() -> None:
+    recorder = _Recorder(lambda pol, pod: pol.ref)
+    g = edges.NetpolGraph(pairs=recorder)
     for i in range(20):
         g.apply_policy(
             objects.policy(
@@ -354,14 +361,8 @@ def test_a_pod_event_evaluates_ip_block_policies_only_when_a_cidr_contains_its_i
             },
         )
     )
-    calls: list[str] = []
-    real = edges.pair_edges
-
-    def counting(pol: np.Policy, pod: np.Pod, labels: Any) -> Any:
-        calls.append(pol.ref)
-        return real(pol, pod, labels)
-
-    monkeypatch.setattr(edges, "pair_edges", counting)
+    calls = recorder.calls
+    recorder.on = True
     g.apply_pod(objects.pod("other", "a", {"app": "a"}, ip="172.16.0.1"))
     assert calls == []  # 21 ipBlock policies, none containing the IP
 
@@ -380,23 +381,16 @@ def test_a_pod_event_evaluates_ip_block_policies_only_when_a_cidr_contains_its_i
     ]
 
 
-def test_an_ip_block_policy_event_evaluates_only_the_pods_inside_its_cidr(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    g = edges.NetpolGraph()
+def test_an_ip_block_policy_event_evaluates_only_the_pods_inside_its_cidr() -> None:
+    recorder = _Recorder(lambda pol, pod: pod.ref)
+    g = edges.NetpolGraph(pairs=recorder)
     for i in range(50):
         g.apply_pod(objects.pod("apps", f"p{i}", {"app": f"a{i}"}, ip=f"10.0.{i}.1"))
     g.apply_pod(objects.pod("apps", "moved", {"app": "m"}, ip="10.0.3.7"))
     g.apply_pod(objects.pod("apps", "moved", {"app": "m"}, ip="10.9.0.1"))  # left 10.0.3.0/24
     g.delete_pod("apps", "p4")
-    calls: list[str] = []
-    real = edges.pair_edges
-
-    def counting(pol: np.Policy, pod: np.Pod, labels: Any) -> Any:
-        calls.append(pod.ref)
-        return real(pol, pod, labels)
-
-    monkeypatch.setattr(edges, "pair_edges", counting)
+    calls = recorder.calls
+    recorder.on = True
     delta = g.apply_policy(
         objects.policy(
             "other",
