@@ -9,3 +9,5 @@ production, ``memory_backend`` in tests) → ``scope`` (what a token may see) �
 ``mirror``/``events``/``hub``/``replay``/``sse`` (the live stream) → pure answers
 (``reachability``, ``diff``, ``rootcause``) → ``routes/*`` → ``app`` (lifespan, wiring).
 """
+
+import topolog  # noqa: F401  (first: it serves this package's compiled modules, topolog.compiled)

@@ -13,3 +13,5 @@ Two stages in one faust app (``processors.app``):
 ``pipeline`` chains both stages in memory (what one worker does, without Kafka).
 See docs/processors.md for why the derivation is partitioned by cluster.
 """
+
+import topolog  # noqa: F401  (first: it serves this package's compiled modules, topolog.compiled)

@@ -10,3 +10,5 @@ Modules: ``keys`` (layout) → ``encoding`` (canonical bodies, index terms) → 
 ``snapshot`` (an in-memory graph at one time), ``reader``, ``feed``, ``trimmer``,
 ``rebuild``, ``cold``.
 """
+
+import topolog  # noqa: F401  (first: it serves this package's compiled modules, topolog.compiled)
