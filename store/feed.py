@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from store import encoding
+from store import feedrecords
 from store.history import FeedEntry
 from store.keys import Keys, Kind
 
@@ -48,7 +48,7 @@ def stream_id(revision: int) -> str:
     return f"{revision}-0"
 
 
-_OPS = {"n+": "node.upsert", "e+": "edge.upsert", "n-": "node.delete", "e-": "edge.delete"}
+_OPS = feedrecords.OPS
 
 
 def parse(entry_id: Any, fields: Any) -> FeedEntry:
@@ -62,32 +62,9 @@ def parse(entry_id: Any, fields: Any) -> FeedEntry:
     return FeedEntry(revision=int(raw_id.split("-", 1)[0]), time=int(get["t"]), changes=changes)
 
 
-#: A change's code in the feed → (its kind, the resolved change's key for the element)
-#: for an upsert, None for a delete.
-_UPSERT_CODES: dict[str, tuple[str, str] | None] = {
-    "n+": ("n", "node"),
-    "e+": ("e", "edge"),
-    "n-": None,
-    "e-": None,
-}
-
 #: Most versions looked up by one ``HMGET`` (a command blocks Redis: a hub far behind the
 #: feed reads 10^3 entries of up to 10^3 changes at once).
 _RECORDS_BATCH = 2_000
-
-#: An entry as read: (revision, time ms, references ``[code, id, Revision, time]``).
-_Refs = tuple[int, int, list[list[Any]]]
-
-
-def _refs(entry_id: Any, fields: Any) -> _Refs:
-    """A stream entry (id, fields) as redis-py returns it → its revision, time and change
-    references, without a dict per change (``parse`` makes those)."""
-    raw_id = entry_id if isinstance(entry_id, bytes) else entry_id.encode()
-    times = fields.get(b"t")
-    refs = fields.get(b"c")
-    if times is None or refs is None:  # a client that decodes responses
-        times, refs = fields["t"], fields["c"]
-    return int(raw_id.split(b"-", 1)[0]), int(times), orjson.loads(refs)
 
 
 async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) -> list[FeedEntry]:
@@ -113,58 +90,13 @@ async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) 
     )
 
 
-async def _resolve(client: aioredis.Redis, keys: Keys, entries: list[_Refs]) -> list[FeedEntry]:
-    """``resolve`` of entries as ``_refs`` reads them (the hot path: one pass, no
-    intermediate dict per change)."""
-    wanted: dict[str, tuple[list[str], list[int]]] = {"n": ([], []), "e": ([], [])}
-    for _revision, _time, refs in entries:
-        for code, element_id, revision, _at in refs:
-            upsert = _UPSERT_CODES[code]
-            if upsert is not None:
-                ids, revisions = wanted[upsert[0]]
-                ids.append(element_id)
-                revisions.append(revision)
-    found = {
-        kind: iter(records) for kind, records in (await _records(client, keys, wanted)).items()
-    }
-    sources = _Sources()
-    parse_body = encoding.parse_body
-    out = []
-    for entry_revision, entry_time, refs in entries:
-        changes: list[dict[str, Any]] = []
-        for code, element_id, revision, at in refs:
-            upsert = _UPSERT_CODES[code]
-            if upsert is None:
-                changes.append(
-                    {"op": _OPS[code], "id": element_id, "Revision": revision, "DeletedAt": at}
-                )
-                continue
-            raw = next(found[upsert[0]])
-            if not raw:  # trimmed meanwhile: only possible for entries leaving the window
-                changes.append(
-                    {
-                        "op": _OPS[code],
-                        "id": element_id,
-                        "Revision": revision,
-                        "UpdatedAt": at,
-                        upsert[1]: None,
-                    }
-                )
-                continue
-            created, source, body = encoding.record_parts(raw)
-            changes.append(
-                {
-                    "op": _OPS[code],
-                    "id": element_id,
-                    "Revision": revision,
-                    "CreatedAt": int(created),
-                    "UpdatedAt": at,
-                    "Source": sources.parse(source),
-                    upsert[1]: parse_body(element_id, body),
-                }
-            )
-        out.append(FeedEntry(revision=entry_revision, time=entry_time, changes=changes))
-    return out
+async def _resolve(
+    client: aioredis.Redis, keys: Keys, entries: list[feedrecords.Refs]
+) -> list[FeedEntry]:
+    """``resolve`` of entries as ``feedrecords.entry_refs`` reads them: their versions' records
+    fetched, then the entries built from them (``feedrecords.resolved``)."""
+    wanted = feedrecords.wanted(entries)
+    return feedrecords.resolved(entries, await _records(client, keys, wanted))
 
 
 async def _records(
@@ -220,7 +152,7 @@ async def _send_hmgets(
 ) -> list[list[bytes | None]]:
     """The replies of these ``HMGET``s, sent as one write on one pooled connection.
 
-    The commands are packed here (``_pack_hmget``) rather than by a redis-py pipeline,
+    The commands are packed here (``feedrecords.pack_hmget``) rather than by a redis-py pipeline,
     whose generic packing costs ~1.2 µs per field (~0.3 µs here): the ids of every
     change the gateway follows go through this. A client bound to one connection
     (``single_connection_client``) uses the pipeline."""
@@ -230,7 +162,7 @@ async def _send_hmgets(
                 pipe.hmget(key, fields)
             replies: list[list[bytes | None]] = await pipe.execute()
         return replies
-    packed = b"".join(_pack_hmget(key, fields) for key, fields in commands)
+    packed = b"".join(feedrecords.pack_hmget(key, fields) for key, fields in commands)
     pool = client.connection_pool
     conn = await pool.get_connection()  # type: ignore[no-untyped-call]
     try:
@@ -241,34 +173,6 @@ async def _send_hmgets(
         raise
     finally:
         await pool.release(conn)
-
-
-def _pack_hmget(key: str, fields: list[str]) -> bytes:
-    """``HMGET key field…`` in the Redis protocol (RESP: an array of bulk strings)."""
-    name = key.encode()
-    args = [field.encode() for field in fields]
-    head = b"*%d\r\n$5\r\nHMGET\r\n$%d\r\n%s\r\n" % (len(args) + 2, len(name), name)
-    return head + b"".join([b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args])
-
-
-class _Sources:
-    """``graph.Source.to_dict`` of ``encoding.parse_source(text)``, without the object;
-    the topic and partition (shared by most versions of a batch) parsed once each."""
-
-    __slots__ = ("_heads",)
-
-    def __init__(self) -> None:
-        self._heads: dict[bytes, tuple[str, int]] = {}
-
-    def parse(self, text: bytes) -> dict[str, Any] | None:
-        if not text:
-            return None
-        head, _, offset = text.rpartition(b":")
-        found = self._heads.get(head)
-        if found is None:
-            topic, _, partition = head.decode().rpartition(":")
-            found = self._heads[head] = (topic, int(partition))
-        return {"topic": found[0], "partition": found[1], "offset": int(offset)}
 
 
 async def first_revision(client: aioredis.Redis, keys: Keys) -> int | None:
@@ -353,7 +257,9 @@ async def read_after(
     _check(after, epoch, head, rev, found)
     if not resolved:
         return [parse(entry_id, fields) for entry_id, fields in raw]
-    return await _resolve(client, keys, [_refs(entry_id, fields) for entry_id, fields in raw])
+    return await _resolve(
+        client, keys, [feedrecords.entry_refs(entry_id, fields) for entry_id, fields in raw]
+    )
 
 
 async def scan_after(
@@ -423,7 +329,11 @@ async def wait_after(
             reply, found = await pipe.execute()
         if (now := _text(found or b"")) != epoch:
             raise FeedRestarted(after, now, f"its identity became {now!r} while reading")
-    refs = [_refs(entry_id, fields) for _stream, items in reply or [] for entry_id, fields in items]
+    refs = [
+        feedrecords.entry_refs(entry_id, fields)
+        for _stream, items in reply or []
+        for entry_id, fields in items
+    ]
     return await _resolve(client, keys, refs)
 
 

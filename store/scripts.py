@@ -19,11 +19,11 @@ The history zset (``<kind>h:<id>``) exists only once an element has a second mem
 is deleted): most elements have one version and no history key.
 
 ``APPLY`` — ARGV: prefix, hwm field ('' = none), offset, time ms (an integer), count,
-and one MessagePack array of strings (``projection.unpack_changes`` reads it), per change
+and one MessagePack array of strings (``scriptargs.unpack_changes`` reads it), per change
 ``op, id, record``: for an upsert, the current record the element would have as a new
 element (``encoding.current_record`` of Revision 1 starting at the time, with the index
 terms of a node; stored as sent for a new element, the script rewrites its head
-otherwise), '' for a delete; then the MessagePack array of ``projection.batch_cuts``
+otherwise), '' for a delete; then the MessagePack array of ``scriptargs.batch_cuts``
 (the change numbers where a run of upserts starts a new batch: an element comes back).
 Returns ``{revision, changes}``; revision -1 = a redelivered record, 0 = nothing changed.
 

@@ -47,6 +47,8 @@ MODULES: tuple[str, ...] = (
     "processors.batches",
     "processors.routing",
     "store.encoding",
+    "store.feedrecords",
+    "store.scriptargs",
     "topolog.core.derive.alerts",
     "topolog.core.derive.cascade",
     "topolog.core.derive.engine",

@@ -7,7 +7,7 @@ import pytest
 
 from store import encoding
 from store.keys import Keys
-from store.projection import batch_cuts, record_args, script_args, unpack_changes
+from store.scriptargs import batch_cuts, record_args, script_args, unpack_changes
 from topolog.core import graph
 
 
