@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import orjson
 import typer
 
-from topolog import stopping
+from topolog import compiled, stopping
 
 T = TypeVar("T")
 
@@ -45,6 +45,8 @@ def _machine() -> dict[str, object]:
         "memory_gib": round(mem / 2**30, 1),
         "python": platform.python_version(),
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        # The stages run this checkout with this environment: they load the same modules.
+        "compiled": compiled.active(),
     }
 
 
