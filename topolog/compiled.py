@@ -8,7 +8,7 @@ typed, mypy-clean Python over dicts and small classes, no I/O.
 Flows out: a build of them (C extensions made by mypyc, the compiler mypy and black ship
 with) in the per-user cache, ``<cache>/mypyc/<digest>/``, and an import hook (``install``,
 run when ``topolog`` is imported) that loads a module from the build instead of its
-source. The deriver runs 1.2–1.4 times as fast (``bench/deriver_bench.py``: the same
+source. The deriver runs 1.2 to 1.4 times as fast (``bench/deriver_bench.py``: the same
 digest of every change and alert, compiled or not); code that mostly calls ``orjson``
 gains ~10 %.
 
