@@ -147,15 +147,21 @@ class _Finder:
         return importlib.util.spec_from_file_location(fullname, file)
 
 
+def extension_names() -> list[str]:
+    """The modules a build holds: ``MODULES`` and mypyc's shared library."""
+    return [*MODULES, f"{GROUP}__mypyc"]
+
+
+def extension_path(build: Path, name: str) -> Path:
+    """Where a build holds the extension of module ``name``."""
+    return build.joinpath(*name.split(".")).with_name(name.rsplit(".", 1)[-1] + _EXT_SUFFIX)
+
+
 def files_of(build: Path) -> dict[str, Path]:
     """Module name → extension file of a complete build (empty if it is not complete)."""
     if not (build / COMPLETE).is_file():
         return {}
-    names = [*MODULES, f"{GROUP}__mypyc"]
-    files = {
-        name: build.joinpath(*name.split(".")).with_name(name.rsplit(".", 1)[-1] + _EXT_SUFFIX)
-        for name in names
-    }
+    files = {name: extension_path(build, name) for name in extension_names()}
     return files if all(f.is_file() for f in files.values()) else {}
 
 

@@ -125,9 +125,8 @@ def test_turned_off_nothing_is_served(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _fake_build(build: Path) -> None:
     """The files a build has (empty: only ``files_of`` reads them here)."""
-    suffix = compiled._EXT_SUFFIX
-    for name in [*compiled.MODULES, f"{compiled.GROUP}__mypyc"]:
-        path = build.joinpath(*name.split(".")).with_name(name.rsplit(".", 1)[-1] + suffix)
+    for name in compiled.extension_names():
+        path = compiled.extension_path(build, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     (build / compiled.COMPLETE).write_text("\n".join(compiled.MODULES))
