@@ -3,7 +3,9 @@
 # and, once the processor has been busy for 3 s (the sync is on), records each of the
 # processor, gateway and projector with py-spy for $DUR seconds (raw folded stacks).
 #
-#   PODS=100000 DUR=60 OUT=/tmp/prof bench/profile_sync.sh
+#   PODS=100000 DUR=60 OUT=/tmp/prof [NATIVE=1] bench/profile_sync.sh
+# (NATIVE=1: py-spy --native, which names the frames of compiled modules; it pauses
+# the process for each sample, so the run is slower)
 #
 # Writes $OUT/sync.json (the bench's figures) and $OUT/{processor,gateway,projector}.raw
 # (`py-spy record --format raw`: one "frame;frame;... count" line per stack).
@@ -26,9 +28,10 @@ while sleep 0.5; do
   if [ "$d" -ge 35 ]; then busy=$((busy + 1)); else busy=0; fi
   [ "$busy" -ge 6 ] && break
 done
+mode=--nonblocking; [ -n "${NATIVE:-}" ] && mode=--native
 echo "sync on at $(date +%T); recording ${DUR}s"
 for x in "processor:$P" "gateway:$G" "projector:$J"; do
-  .venv/bin/py-spy record --nonblocking --rate 40 --format raw -d "$DUR" \
+  .venv/bin/py-spy record $mode --rate 40 --format raw -d "$DUR" \
     -o "$OUT/${x%%:*}.raw" -p "${x##*:}" > /dev/null 2>&1 &
 done
 wait "$bench"

@@ -43,7 +43,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             store = backend if backend is not None else await stack.enter_async_context(_redis())
-            hub = Hub(store, block_s=conf.feed_block_s, idle_s=conf.feed_idle_s)
+            hub = Hub(
+                store,
+                block_s=conf.feed_block_s,
+                idle_s=conf.feed_idle_s,
+                settle_quiet_s=conf.feed_settle_quiet_s,
+            )
             await hub.start()
             stack.push_async_callback(hub.stop)
             executor = ThreadPoolExecutor(conf.query_workers, thread_name_prefix="gremlin")

@@ -80,10 +80,16 @@ class Backend(Protocol):
         ...
 
     async def wait_after(
-        self, after: int, timeout_s: float, epoch: str | None = None
+        self, after: int, timeout_s: float, epoch: str | None = None, *, resolved: bool = True
     ) -> list[FeedEntry]:
         """Entries after ``after``, waiting up to ``timeout_s`` for one to come (errors
-        as ``read_after``)."""
+        as ``read_after``). Unresolved (``resolved=False``): each change only its
+        ``op``, ``id``, ``Revision`` and time ``At``, without its version."""
+        ...
+
+    async def resolve(self, entries: list[FeedEntry]) -> list[FeedEntry]:
+        """Unresolved entries with each change's version read (upserts: body,
+        ``CreatedAt``, ``UpdatedAt``, ``Source``; ``None`` body for a version gone)."""
         ...
 
     async def ping(self) -> None:

@@ -35,6 +35,15 @@ only while someone subscribes, and for ``idle_s`` after the last subscriber left
 after loading). Then it drops the mirror and stops reading; ``live_mirror`` loads the
 graph again before the next subscriber, who gets its Sync from it. Following a big sync
 that nobody watches would otherwise cost the gateway and Redis as much CPU as the writes.
+
+Deferred versions (``settle_quiet_s``, on by default): while nobody subscribes, the hub
+reads the feed unresolved — deletes applied, upserts remembered per element
+(``Mirror.defer``) — and reads the versions they name once the feed has been quiet for
+``settle_quiet_s`` (in chunks, between reads of the feed), or before the next subscriber
+(``live_mirror`` waits for all of them). A burst nobody watches (a cluster's first sync)
+then costs the gateway and Redis only the feed's references while it runs; an element
+changed several times is read once. Versions are immutable, so reading them later gives
+the same mirror; one trimmed meanwhile makes the hub reload.
 """
 
 from __future__ import annotations
@@ -65,6 +74,8 @@ class Batch:
 
 #: Most Sync events kept for one revision.
 _SYNC_CACHE = 64
+#: Deferred upserts resolved per round trip while the feed is quiet.
+_SETTLE_CHUNK = 20_000
 #: Most bytes of encoded Sync events kept for one revision (a whole graph's can be big;
 #: the first one is kept whatever its size).
 _SYNC_CACHE_BYTES = 64 * 1024 * 1024
@@ -149,8 +160,16 @@ class Hub:
         retry_s: float = 1.0,
         idle_s: float | None = None,
         rebuild_wait_s: float = 60.0,
+        settle_quiet_s: float | None = 1.0,
     ) -> None:
         self._backend = backend
+        #: Seconds of a quiet feed after which deferred upserts are read (None: never
+        #: defer; see the module's docstring).
+        self._settle_quiet_s = settle_quiet_s
+        #: ``live_mirror`` callers completing the mirror: the follower resolves at once.
+        self._settling = 0
+        #: When the follower last read entries (``time.monotonic``).
+        self._fed_at = time.monotonic()
         self._block_s = block_s
         self._retry_s = retry_s
         #: Seconds a rebuilt projection behind the mirror may stand still before the hub
@@ -237,16 +256,55 @@ class Hub:
         self._idle_since = time.monotonic()
 
     async def live_mirror(self) -> None:
-        """Make sure the mirror follows the feed (loading a snapshot if the hub was
-        parked); call before ``subscribe``, with no ``await`` in between. Raises what
-        loading raises."""
-        if self.live:
+        """Make sure the mirror follows the feed and is complete (loading a snapshot if
+        the hub was parked, reading its deferred versions otherwise); call before
+        ``subscribe``, with no ``await`` in between. Raises what loading raises."""
+        if self.live and not self.mirror.deferred:
             return
         async with self._loading:
-            if self.live:
+            if not self.live:
+                await self._load()
+                self._wanted.set()
                 return
-            await self._load()
-            self._wanted.set()
+            self._settling += 1
+            try:
+                while self.mirror.deferred:
+                    if not await self._settle(None):
+                        await self._load()  # a deferred version is gone: start afresh
+            finally:
+                self._settling -= 1
+
+    def _quiet(self) -> bool:
+        """Whether deferred versions wait and the feed has been quiet long enough."""
+        return (
+            self._settle_quiet_s is not None
+            and self.mirror.deferred > 0
+            and time.monotonic() - self._fed_at >= self._settle_quiet_s
+        )
+
+    def _deferring(self) -> bool:
+        """Whether the follower reads the feed unresolved (nobody needs transitions)."""
+        return self._settle_quiet_s is not None and not self._groups and not self._settling
+
+    async def _settle(self, limit: int | None) -> bool:
+        """Read and apply up to ``limit`` deferred versions (None: all deferred now);
+        False when one of them is gone from the history (the mirror cannot be
+        completed: reload)."""
+        mirror = self.mirror
+        changes = mirror.deferred_changes(limit)
+        if not changes:
+            return True
+        resolved = await self._backend.resolve(
+            [FeedEntry(revision=mirror.revision, time=0, changes=changes)]
+        )
+        if self.mirror is not mirror:  # reloaded or parked meanwhile
+            return True
+        try:
+            mirror.settle(resolved[0].changes)
+        except LookupError as exc:
+            log.warning("the mirror cannot be completed: %s; reloading", exc)
+            return False
+        return True
 
     def _idle(self) -> bool:
         return (
@@ -265,8 +323,10 @@ class Hub:
         log.info("no subscribers for %.0f s: stopped following the change feed", self._idle_s)
 
     def subscribe(self, vis: events.Visibility, *, limit: int) -> Subscription:
-        if not self.live:
-            raise RuntimeError("the hub is parked: await live_mirror() before subscribing")
+        if not self.live or self.mirror.deferred:
+            raise RuntimeError(
+                "the hub is parked or its mirror incomplete: await live_mirror() before subscribing"
+            )
         key = _visibility_key(vis)
         sub = Subscription(self, vis, key, start=self.mirror.revision, limit=limit)
         group = self._groups.get(key)
@@ -299,10 +359,24 @@ class Hub:
                 self._park()
                 await self._wanted.wait()  # live_mirror() loaded a snapshot meanwhile
                 continue
+            deferring = self._deferring()
+            timeout_s = self._block_s
+            if deferring and self.mirror.deferred and self._settle_quiet_s is not None:
+                # Wake when the feed will have been quiet for settle_quiet_s.
+                quiet_for = time.monotonic() - self._fed_at
+                timeout_s = max(0.001, min(timeout_s, self._settle_quiet_s - quiet_for))
             try:
                 entries = await self._backend.wait_after(
-                    self.mirror.revision, self._block_s, self.epoch
+                    self.mirror.revision, timeout_s, self.epoch, resolved=not deferring
                 )
+                if entries:
+                    self._fed_at = time.monotonic()
+                if deferring and not self._deferring():  # a subscriber is coming
+                    entries = await self._backend.resolve(entries)
+                    deferring = False
+                if not entries and self._quiet() and not await self._settle(_SETTLE_CHUNK):
+                    await self._reload()
+                    continue
             except asyncio.CancelledError:
                 raise
             except FeedRestarted as exc:
@@ -320,7 +394,10 @@ class Hub:
                 for entry in entries:
                     if entry.revision <= self.mirror.revision:
                         continue
-                    self._advance(entry)
+                    if deferring:
+                        self.mirror.defer(entry)
+                    else:
+                        self._advance(entry)
             except Exception:
                 # A change the mirror cannot apply: start again from a snapshot.
                 log.exception("applying the change feed failed: reloading")
@@ -364,7 +441,8 @@ class Hub:
 
     def sync(self, vis: events.Visibility) -> events.Event:
         """The ``Sync`` event of the live graph for ``vis``, computed once per revision
-        and visibility (subscribers that connect together share it)."""
+        and visibility (subscribers that connect together share it). Of a complete
+        mirror: after ``live_mirror`` (a deferred element would show its older version)."""
         key = (self.mirror.revision, _visibility_key(vis))
         cached = self._syncs.get(key)
         if cached is None:
@@ -473,7 +551,10 @@ class Hub:
         """Whether the rebuilt projection (at or past the mirror's revision) continues the
         mirror: the mirror advanced by its entries after the mirror's revision equals its
         live graph. If so the mirror follows it from now on, and the entries are
-        published to the subscribers like any others."""
+        published to the subscribers like any others. A mirror with deferred versions
+        does not: they were the old projection's."""
+        if self.mirror.deferred:
+            return False
         current = await self._backend.current()
         entries: list[FeedEntry] = []
         after = self.mirror.revision

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from store.encoding import Position, Version
 from store.feed import FeedGap, FeedRestarted
@@ -20,6 +21,23 @@ from store.snapshot import Snapshot
 from topolog.core import graph
 
 _FOREVER = 2**62
+
+
+def _unresolved(entry: FeedEntry) -> FeedEntry:
+    """``entry`` as the Redis feed reads it unresolved (``store.feed.parse``)."""
+    return FeedEntry(
+        revision=entry.revision,
+        time=entry.time,
+        changes=[
+            {
+                "op": c["op"],
+                "id": c["id"],
+                "Revision": c["Revision"],
+                "At": c["DeletedAt"] if c["op"].endswith("delete") else c["UpdatedAt"],
+            }
+            for c in entry.changes
+        ],
+    )
 
 
 def _ms(seconds: float) -> int:
@@ -129,7 +147,7 @@ class MemoryBackend:
         return [e for e in self._retained() if first <= e.revision <= last]
 
     async def wait_after(
-        self, after: int, timeout_s: float, epoch: str | None = None
+        self, after: int, timeout_s: float, epoch: str | None = None, *, resolved: bool = True
     ) -> list[FeedEntry]:
         self._check(after, epoch)
         async with self._changed:
@@ -138,7 +156,51 @@ class MemoryBackend:
                     await asyncio.wait_for(self._changed.wait(), timeout_s)
                 except TimeoutError:
                     return []
-        return await self.read_after(after, epoch=epoch)
+        found = await self.read_after(after, epoch=epoch)
+        return found if resolved else [_unresolved(entry) for entry in found]
+
+    async def resolve(self, entries: list[FeedEntry]) -> list[FeedEntry]:
+        out: list[FeedEntry] = []
+        for entry in entries:
+            changes: list[dict[str, Any]] = []
+            for change in entry.changes:
+                op: str = change["op"]
+                element_id: str = change["id"]
+                revision: int = change["Revision"]
+                if op.endswith("delete"):
+                    changes.append(
+                        {
+                            "op": op,
+                            "id": element_id,
+                            "Revision": revision,
+                            "DeletedAt": change["At"],
+                        }
+                    )
+                    continue
+                name = op.split(".", 1)[0]
+                kind = Kind.NODE if name == "node" else Kind.EDGE
+                version = next(
+                    (
+                        e.version
+                        for e in self.history.entries[kind].get(element_id, [])
+                        if e.revision == revision
+                    ),
+                    None,
+                )
+                resolved: dict[str, Any] = {
+                    "op": op,
+                    "id": element_id,
+                    "Revision": revision,
+                    "UpdatedAt": change["At"],
+                    name: None,
+                }
+                if version is not None:
+                    resolved["CreatedAt"] = version.created_at
+                    resolved["Source"] = version.source.to_dict() if version.source else None
+                    resolved[name] = version.body
+                changes.append(resolved)
+            out.append(FeedEntry(revision=entry.revision, time=entry.time, changes=changes))
+        return out
 
     async def ping(self) -> None:
         if not self.alive:

@@ -9,6 +9,14 @@ causes). ``events.render`` turns transitions into stream events per subscriber, 
 Invariant: after ``apply(entry)``, the mirror equals the store's graph at
 ``entry.revision`` — upserts carry complete states, a node's edge deletes come in the
 same entry before the node's own.
+
+Deferred upserts (``defer``): while nobody listens, the hub advances the mirror with
+unresolved entries (each change only its op, id, ``Revision`` and time): deletes are
+applied, upserts remembered by element (the latest ``Revision`` wins) until ``settle``
+applies their versions. A version is immutable once written, so resolving it later
+gives what resolving it at once would have. Until settled the mirror holds the older
+version of a deferred element (or none): ``deferred`` says how many; only a settled
+mirror (``deferred == 0``) equals the store's graph at its revision.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ NeedsNeighbourhood = Callable[[Element | None, Element | None], bool]
 _NO_ENDS: Ends = (None, None)
 _NO_NEIGHBOURS: Mapping[str, Element] = MappingProxyType({})
 _NO_IDS: AbstractSet[str] = frozenset()
+#: A deferred upsert: the ``Revision`` of the version and its time (ms).
+Deferred = tuple[int, int]
 
 
 class Transition:
@@ -98,6 +108,9 @@ class Mirror:
         self._incident: dict[str, set[str]] = {}
         for edge in self.edges.values():
             self._link(edge)
+        #: Upserts applied by ``defer`` without their versions, per element id.
+        self._deferred_nodes: dict[str, Deferred] = {}
+        self._deferred_edges: dict[str, Deferred] = {}
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot, revision: int) -> Mirror:
@@ -110,7 +123,63 @@ class Mirror:
         )
 
     def copy(self) -> Mirror:
-        return Mirror(revision=self.revision, nodes=self.nodes, edges=self.edges)
+        out = Mirror(revision=self.revision, nodes=self.nodes, edges=self.edges)
+        out._deferred_nodes = dict(self._deferred_nodes)
+        out._deferred_edges = dict(self._deferred_edges)
+        return out
+
+    @property
+    def deferred(self) -> int:
+        """How many elements have an upsert not settled yet (0: the mirror is complete)."""
+        return len(self._deferred_nodes) + len(self._deferred_edges)
+
+    def defer(self, entry: FeedEntry) -> None:
+        """Advance to ``entry.revision`` from an unresolved entry (changes with ``op``,
+        ``id``, ``Revision`` and ``At``): deletes applied, upserts deferred."""
+        for change in entry.changes:
+            op: str = change["op"]
+            element_id: str = change["id"]
+            pending = self._deferred_nodes if op.startswith("node") else self._deferred_edges
+            if op.endswith("upsert"):
+                pending[element_id] = (change["Revision"], change["At"])
+            else:
+                self._update(change)  # which forgets a deferred upsert of the element
+        self.revision = entry.revision
+
+    def deferred_changes(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Up to ``limit`` deferred upserts as unresolved changes (``op``, ``id``,
+        ``Revision``, ``At``): what ``settle`` takes once resolved."""
+        out: list[dict[str, Any]] = []
+        for op, pending in (
+            ("node.upsert", self._deferred_nodes),
+            ("edge.upsert", self._deferred_edges),
+        ):
+            for element_id, (revision, at) in pending.items():
+                if limit is not None and len(out) >= limit:
+                    return out
+                out.append({"op": op, "id": element_id, "Revision": revision, "At": at})
+        return out
+
+    def settle(self, changes: list[dict[str, Any]]) -> None:
+        """Apply resolved versions of deferred upserts (``deferred_changes`` resolved).
+        A change whose element was deferred again since (another ``Revision``) or
+        deleted is skipped. ``LookupError`` when a deferred version is gone (trimmed
+        from the history): the mirror cannot be completed from the feed."""
+        for change in changes:
+            op: str = change["op"]
+            element_id: str = change["id"]
+            node = op.startswith("node")
+            pending = self._deferred_nodes if node else self._deferred_edges
+            found = pending.get(element_id)
+            if found is None or found[0] != change["Revision"]:
+                continue
+            if change.get("node" if node else "edge") is None:
+                raise LookupError(
+                    f"version {change['Revision']} of {element_id} left the history before"
+                    " the mirror read it"
+                )
+            del pending[element_id]
+            self._update(change)
 
     def incident_ids(self, node_id: str) -> AbstractSet[str]:
         """Ids of the alive edges with ``node_id`` as an end (do not modify)."""
@@ -155,6 +224,8 @@ class Mirror:
         op: str = change["op"]
         element_id: str = change["id"]
         if op.startswith("node"):
+            if self._deferred_nodes:
+                self._forget_deferred(self._deferred_nodes, element_id, change)
             body = change.get("node")
             if op.endswith("upsert"):
                 if body is not None:
@@ -162,6 +233,8 @@ class Mirror:
             else:
                 self.nodes.pop(element_id, None)
             return
+        if self._deferred_edges:
+            self._forget_deferred(self._deferred_edges, element_id, change)
         body = change.get("edge")
         if op.endswith("upsert") and body is None:
             return
@@ -172,6 +245,15 @@ class Mirror:
             after = self.edges[element_id] = _version(body, change)
             self._link(after)
 
+    @staticmethod
+    def _forget_deferred(
+        pending: dict[str, Deferred], element_id: str, change: dict[str, Any]
+    ) -> None:
+        """A resolved change at or after a deferred upsert of the element replaces it."""
+        found = pending.get(element_id)
+        if found is not None and found[0] <= change["Revision"]:
+            del pending[element_id]
+
     def _apply_change(
         self, change: dict[str, Any], time: int, neighbourhood: NeedsNeighbourhood | None
     ) -> Transition:
@@ -179,6 +261,9 @@ class Mirror:
         element_id: str = change["id"]
         kind = Kind.NODE if op.startswith("node") else Kind.EDGE
         store = self.nodes if kind is Kind.NODE else self.edges
+        deferred = self._deferred_nodes if kind is Kind.NODE else self._deferred_edges
+        if deferred:
+            self._forget_deferred(deferred, element_id, change)
         before = store.get(element_id)
         after: Element | None
         body = change.get("node" if kind is Kind.NODE else "edge")

@@ -95,11 +95,19 @@ class RedisBackend:
         )
 
     async def wait_after(
-        self, after: int, timeout_s: float, epoch: str | None = None
+        self, after: int, timeout_s: float, epoch: str | None = None, *, resolved: bool = True
     ) -> list[FeedEntry]:
         return await feed.wait_after(
-            self._client, self._keys, after, block_ms=max(1, int(timeout_s * 1000)), epoch=epoch
+            self._client,
+            self._keys,
+            after,
+            block_ms=max(1, int(timeout_s * 1000)),
+            epoch=epoch,
+            resolved=resolved,
         )
+
+    async def resolve(self, entries: list[FeedEntry]) -> list[FeedEntry]:
+        return await feed.resolve(self._client, self._keys, entries)
 
     async def ping(self) -> None:
         await self._client.ping()

@@ -68,6 +68,12 @@ class GatewaySettings(BaseSettings):
     #: once. Parking saves the following cost of bursts nobody watches, but the first
     #: stream after it waits for the load (~4 s at 10k pods, tens of seconds at 100k).
     feed_idle_s: float | None = None
+    #: While no stream is open, the live reader follows the feed without reading the
+    #: versions it names (deletes applied, upserts deferred) and reads them once the
+    #: feed has been quiet this long (seconds), or when a stream opens (which then waits
+    #: for them). A sync nobody watches then costs the gateway and Redis next to nothing
+    #: while it runs. None: read every version at once.
+    feed_settle_quiet_s: float | None = Field(1.0, gt=0)
 
     #: Where the CLI finds the gateway, and the token it sends.
     url: str = "http://127.0.0.1:8082"

@@ -310,12 +310,14 @@ async def wait_after(
     block_ms: int,
     count: int = 1000,
     epoch: str | None = None,
+    resolved: bool = True,
 ) -> list[FeedEntry]:
     """Entries with revision > ``after`` (at most ``count``), at once when there are some,
     else waiting up to ``block_ms`` for the next (``[]`` on time-out); one ``XREAD``.
     Errors as ``read_after``; with ``epoch``, the identity is read again right after the
     ``XREAD`` (same round trip): entries of a projection rebuilt while it waited are not
-    returned (``FeedRestarted``)."""
+    returned (``FeedRestarted``). Unresolved (``resolved=False``): changes as ``parse``
+    gives them, without reading their versions (``resolve`` reads them later)."""
     checked: Any = await client.register_script(_CHECK)(keys=[keys.feed, keys.rev, keys.epoch])
     head, rev, found = checked
     _check(after, epoch, head, rev, found)
@@ -334,6 +336,18 @@ async def wait_after(
         for _stream, items in reply or []
         for entry_id, fields in items
     ]
+    if not resolved:
+        return [
+            FeedEntry(
+                revision=revision,
+                time=time,
+                changes=[
+                    {"op": _OPS[code], "id": element_id, "Revision": version, "At": at}
+                    for code, element_id, version, at in changes
+                ],
+            )
+            for revision, time, changes in refs
+        ]
     return await _resolve(client, keys, refs)
 
 

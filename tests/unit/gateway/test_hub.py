@@ -129,6 +129,7 @@ async def test_the_sync_event_is_computed_once_per_revision_and_filter(
     assert len(syncs) == 1
     await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("api", "pod", "api", "shop"))))
     await until(lambda: h.revision != syncs[0])
+    await h.live_mirror()  # no subscriber: the upsert was deferred; completed here
     later = h.sync(vis)
     assert len(syncs) == 2
     assert "api" in {n["ID"] for n in later.data["Nodes"]}
@@ -164,9 +165,9 @@ async def test_without_subscribers_the_hub_stops_reading_the_feed_and_reloads_fo
     reads: list[int] = []
     real = backend.wait_after
 
-    async def counting(after: int, timeout_s: float, epoch: str | None = None) -> Any:
+    async def counting(after: int, timeout_s: float, epoch: str | None = None, **kw: Any) -> Any:
         reads.append(after)
-        return await real(after, timeout_s, epoch)
+        return await real(after, timeout_s, epoch, **kw)
 
     monkeypatch.setattr(backend, "wait_after", counting)
     for i in range(3):
@@ -323,4 +324,71 @@ async def test_a_rebuilt_projection_that_stays_behind_the_hub_is_reloaded(
         await asyncio.wait_for(sub.get(), 5)
     await until(lambda: h.live and h.epoch == backend.epoch)
     assert h.revision == 0 and not h.mirror.nodes
+    await h.stop()
+
+
+async def test_without_subscribers_versions_are_read_once_the_feed_is_quiet(
+    backend: MemoryBackend, graph_builders: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    g = graph_builders
+    h = hub.Hub(backend, block_s=0.05, settle_quiet_s=0.3)
+    await h.start()
+    await until(lambda: h.ready)
+    read: list[str] = []
+    real = backend.resolve
+
+    async def counting(entries: Any) -> Any:
+        read.extend(c["id"] for e in entries for c in e.changes)
+        return await real(entries)
+
+    monkeypatch.setattr(backend, "resolve", counting)
+    # A burst nobody watches: a change every 0.05 s for 1 s, "busy" changed 20 times.
+    for i in range(20):
+        await backend.apply(
+            g.changeset(
+                g.T0 + 10 + i,
+                g.upsert(g.node("busy", "pod", "busy", "shop", state="UP" if i % 2 else "DOWN")),
+                g.upsert(g.node(f"n{i}", "pod", f"n{i}", "shop")),
+                *([g.delete(f"n{i - 1}")] if i % 3 == 0 and i else []),
+            )
+        )
+        await asyncio.sleep(0.05)
+    await until(lambda: h.revision == backend.history.revision)
+    assert read == []  # nothing read while the feed kept moving
+    assert h.mirror.deferred > 0
+    await until(lambda: h.mirror.deferred == 0)  # then read once the feed was quiet
+    assert read.count("busy") == 1  # the latest version of "busy" only
+    assert not {f"n{i - 1}" for i in range(3, 20, 3)} & set(read)  # deleted: not read
+    current = await backend.current()
+    assert (h.mirror.nodes, h.mirror.edges) == (current.nodes, current.edges)
+    await h.stop()
+
+
+async def test_a_subscriber_waits_for_the_deferred_versions_and_syncs_with_them(
+    backend: MemoryBackend, graph_builders: Any
+) -> None:
+    g = graph_builders
+    h = hub.Hub(backend, block_s=0.05, settle_quiet_s=60)  # never quiet long enough
+    await h.start()
+    await until(lambda: h.ready)
+    for i in range(3):
+        await backend.apply(
+            g.changeset(g.T0 + 10 + i, g.upsert(g.node(f"n{i}", "pod", "x", "shop")))
+        )
+    await until(lambda: h.revision == backend.history.revision)
+    assert h.mirror.deferred == 3
+    vis = visibility("G.V().Has('K8s.Namespace', 'shop')")
+    with pytest.raises(RuntimeError):
+        h.subscribe(vis, limit=100)  # an incomplete mirror
+    await h.live_mirror()
+    sub = h.subscribe(vis, limit=100)
+    assert h.mirror.deferred == 0 and sub.start == backend.history.revision
+    synced = {n["ID"]: n for n in h.sync(vis).data["Nodes"]}
+    current = await backend.current()
+    assert {f"n{i}" for i in range(3)} <= set(synced)
+    assert all(synced[i] == current.nodes[i] for i in synced)
+    # Subscribed: the next change is read at once and delivered.
+    await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("n3", "pod", "x", "shop"))))
+    batches = await asyncio.wait_for(sub.get(), 5)
+    assert [(b.revision, b.events[0].data["ID"]) for b in batches] == [(sub.start + 1, "n3")]
     await h.stop()
