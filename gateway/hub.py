@@ -74,8 +74,10 @@ class Batch:
 
 #: Most Sync events kept for one revision.
 _SYNC_CACHE = 64
-#: Deferred upserts resolved per round trip while the feed is quiet.
+#: Deferred upserts resolved per round trip while the feed is quiet, and for a
+#: subscriber waiting for them (fewer, bigger reads; the feed is followed in between).
 _SETTLE_CHUNK = 20_000
+_SETTLE_WAITED = 100_000
 #: Most bytes of encoded Sync events kept for one revision (a whole graph's can be big;
 #: the first one is kept whatever its size).
 _SYNC_CACHE_BYTES = 64 * 1024 * 1024
@@ -269,7 +271,7 @@ class Hub:
             self._settling += 1
             try:
                 while self.mirror.deferred:
-                    if not await self._settle(None):
+                    if not await self._settle(_SETTLE_WAITED):
                         await self._load()  # a deferred version is gone: start afresh
             finally:
                 self._settling -= 1
@@ -286,10 +288,9 @@ class Hub:
         """Whether the follower reads the feed unresolved (nobody needs transitions)."""
         return self._settle_quiet_s is not None and not self._groups and not self._settling
 
-    async def _settle(self, limit: int | None) -> bool:
-        """Read and apply up to ``limit`` deferred versions (None: all deferred now);
-        False when one of them is gone from the history (the mirror cannot be
-        completed: reload)."""
+    async def _settle(self, limit: int) -> bool:
+        """Read and apply up to ``limit`` deferred versions; False when one of them is
+        gone from the history (the mirror cannot be completed: reload)."""
         mirror = self.mirror
         changes = mirror.deferred_changes(limit)
         if not changes:

@@ -28,7 +28,11 @@ ALL_NAMESPACES = "*"
 
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TOPOLOG_GATEWAY_", env_file=".env", extra="ignore"
+        # ``none`` sets an optional setting to None (``…_FEED_SETTLE_QUIET_S=none``).
+        env_prefix="TOPOLOG_GATEWAY_",
+        env_file=".env",
+        extra="ignore",
+        env_parse_none_str="none",
     )
 
     #: Bind address: loopback unless configured otherwise.
@@ -72,7 +76,7 @@ class GatewaySettings(BaseSettings):
     #: versions it names (deletes applied, upserts deferred) and reads them once the
     #: feed has been quiet this long (seconds), or when a stream opens (which then waits
     #: for them). A sync nobody watches then costs the gateway and Redis next to nothing
-    #: while it runs. None: read every version at once.
+    #: while it runs. None (``none``): read every version at once.
     feed_settle_quiet_s: float | None = Field(1.0, gt=0)
 
     #: Where the CLI finds the gateway, and the token it sends.

@@ -10,6 +10,7 @@ import pytest
 from gateway import events, hub, wire
 from gateway.memory_backend import MemoryBackend
 from gateway.scope import Scope
+from gateway.settings import GatewaySettings
 from store.history import History
 from topolog.core import query
 
@@ -391,4 +392,18 @@ async def test_a_subscriber_waits_for_the_deferred_versions_and_syncs_with_them(
     await backend.apply(g.changeset(g.T0 + 20, g.upsert(g.node("n3", "pod", "x", "shop"))))
     batches = await asyncio.wait_for(sub.get(), 5)
     assert [(b.revision, b.events[0].data["ID"]) for b in batches] == [(sub.start + 1, "n3")]
+    await h.stop()
+
+
+async def test_with_deferral_off_every_version_is_read_at_once(
+    backend: MemoryBackend, graph_builders: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOPOLOG_GATEWAY_FEED_SETTLE_QUIET_S", "none")
+    g = graph_builders
+    h = hub.Hub(backend, block_s=0.05, settle_quiet_s=GatewaySettings().feed_settle_quiet_s)
+    await h.start()
+    await until(lambda: h.ready)
+    await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("n0", "pod", "x", "shop"))))
+    await until(lambda: h.revision == backend.history.revision)
+    assert h.mirror.deferred == 0 and "n0" in h.mirror.nodes
     await h.stop()

@@ -36,6 +36,16 @@ class _Node:
     aggregate: Aggregate | None
     placeholder: bool
 
+    # An explicit ``__init__`` (the dataclass keeps it): compiled, the generated one is
+    # interpreted code, ~5x slower to call (millions per sync; docs/processors.md).
+    def __init__(
+        self, type: str, own: st.Status, aggregate: Aggregate | None, placeholder: bool
+    ) -> None:
+        self.type = type
+        self.own = own
+        self.aggregate = aggregate
+        self.placeholder = placeholder
+
 
 #: ``_Counts.down``/``missing`` of a node none of whose dependencies was ever DOWN (most
 #: nodes): one shared empty Counter, replaced by the node's own on its first DOWN

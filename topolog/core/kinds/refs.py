@@ -60,6 +60,11 @@ class ByName:
     dependent: End | None = None
     required: bool = True
 
+    # Hashed on its strings only (equal references have equal strings): the generated
+    # hash is interpreted code, and hashing an ``End`` calls ``Enum.__hash__`` in Python.
+    def __hash__(self) -> int:
+        return hash((self.kind, self.namespace, self.name, self.relation))
+
 
 @dataclass(frozen=True, slots=True)
 class ByUid:
@@ -75,6 +80,11 @@ class ByUid:
     name: str
     relation: str
     dependent: End | None = None
+
+    # Hashed on its strings only (equal references have equal strings): the generated
+    # hash is interpreted code, and hashing an ``End`` calls ``Enum.__hash__`` in Python.
+    def __hash__(self) -> int:
+        return hash((self.uid, self.kind, self.name, self.relation))
 
 
 @dataclass(frozen=True, slots=True)
