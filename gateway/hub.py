@@ -58,7 +58,7 @@ from gateway import events, wire
 from gateway.backend import Backend, FeedEntry, FeedGap, FeedRestarted
 from gateway.fanout import Fanout
 from gateway.mirror import Mirror, Transition
-from topolog import stopping
+from topolog import stopping, tuning
 
 log = logging.getLogger(__name__)
 
@@ -295,16 +295,20 @@ class Hub:
         changes = mirror.deferred_changes(limit)
         if not changes:
             return True
-        resolved = await self._backend.resolve(
-            [FeedEntry(revision=mirror.revision, time=0, changes=changes)]
-        )
-        if self.mirror is not mirror:  # reloaded or parked meanwhile
-            return True
-        try:
-            mirror.settle(resolved[0].changes)
-        except LookupError as exc:
-            log.warning("the mirror cannot be completed: %s; reloading", exc)
-            return False
+        # Versions parsed by the 100,000 and kept for good: the collector would walk
+        # them in young collections for nothing (in process, 1M versions: 7.4-8.2 CPU-s
+        # as the gateway's collector is set, 6.2-6.4 paused and frozen at the end).
+        with tuning.collector_paused(freeze=True):
+            resolved = await self._backend.resolve(
+                [FeedEntry(revision=mirror.revision, time=0, changes=changes)]
+            )
+            if self.mirror is not mirror:  # reloaded or parked meanwhile
+                return True
+            try:
+                mirror.settle(resolved[0].changes)
+            except LookupError as exc:
+                log.warning("the mirror cannot be completed: %s; reloading", exc)
+                return False
         return True
 
     def _idle(self) -> bool:
