@@ -46,3 +46,8 @@ class Metrics:
         self.revision = Gauge(
             "topolog_gateway_revision", "Graph revision the live hub stands at.", registry=r
         )
+        self.deferred = Gauge(
+            "topolog_gateway_deferred_versions",
+            "Element versions the hub followed but has not read yet (no stream was open).",
+            registry=r,
+        )

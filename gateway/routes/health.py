@@ -34,6 +34,7 @@ async def readyz(state: StateDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(state: StateDep) -> Response:
+    state.metrics.deferred.set(state.hub.mirror.deferred)
     with contextlib.suppress(Exception):  # the store away: the last value stays
         state.metrics.revision.set(await _revision(state))
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway import events
 from gateway.memory_backend import MemoryBackend
+from gateway.settings import GatewaySettings
 from store.history import History
 
 
@@ -326,3 +327,29 @@ async def test_an_event_id_without_a_history_still_resumes(
     (rest,) = await resumed.take(1)
     assert (rest.event, rest.at, rest.data["ID"]) == ("NodeAdded", "2.1", "b")
     await resumed.close()
+
+
+async def test_versions_followed_without_a_stream_are_counted_until_read(
+    client_for: Any, backend: MemoryBackend, sse: Any, graph_builders: Any
+) -> None:
+    conf = GatewaySettings(feed_block_s=0.05, sse_ping_s=60, feed_settle_quiet_s=60)
+    async with client_for(conf) as client:
+        await _deferred_then_read(client, backend, sse, graph_builders)
+
+
+async def _deferred_then_read(client: Any, backend: MemoryBackend, sse: Any, g: Any) -> None:
+    hub = client.app.state.gateway.hub
+    await backend.apply(g.changeset(g.T0 + 10, g.upsert(g.node("api", "pod", "api", "shop"))))
+    for _ in range(100):
+        if hub.revision == backend.history.revision:
+            break
+        await asyncio.sleep(0.01)
+    sample = client.app.state.gateway.metrics.registry.get_sample_value
+    assert (await client.get("/metrics")).status_code == 200
+    assert sample("topolog_gateway_deferred_versions") == 1
+    stream = await sse(client.app, "/api/v1/stream")  # waits for them: 0 after
+    sync = await stream.next()
+    assert "api" in {n["ID"] for n in sync.data["Nodes"]}
+    await stream.close()
+    assert (await client.get("/metrics")).status_code == 200
+    assert sample("topolog_gateway_deferred_versions") == 0
