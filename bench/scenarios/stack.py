@@ -30,6 +30,7 @@ import httpx
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from processors import app as processors_app
 from producers import simulation
@@ -110,6 +111,14 @@ def rss_bytes(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def deferred_versions(metrics_text: str) -> int | None:
+    """``topolog_gateway_deferred_versions`` from the gateway's ``/metrics`` text."""
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "topolog_gateway_deferred_versions":
+            return int(family.samples[0].value)
+    return None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -328,6 +337,25 @@ class Stack:
         nodes = await self.redis.scard(self.keys.dead(Kind.NODE))
         edges = await self.redis.scard(self.keys.dead(Kind.EDGE))
         return int(nodes), int(edges)
+
+    async def gateway_deferred(self) -> int | None:
+        """The versions the gateway followed but has not read yet (its metric; None:
+        no gateway, or one that does not report it)."""
+        if not self.gateway:
+            return None
+        async with httpx.AsyncClient(timeout=10) as client:
+            text = (await client.get(f"{self.gateway_url}/metrics")).text
+        return deferred_versions(text)
+
+    async def wait_gateway_read(self, *, limit_s: float) -> float:
+        """Poll until the gateway has read every version it deferred; the time then."""
+        deadline = time.monotonic() + limit_s
+        while await self.gateway_deferred():
+            self.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the gateway still defers versions; logs in {self.workdir}")
+            await asyncio.sleep(0.2)
+        return time.perf_counter()
 
     async def wait_counts(self, nodes: int, edges: int, *, limit_s: float) -> float:
         """Poll until the projection holds exactly that many nodes and edges; the time then."""

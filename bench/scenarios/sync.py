@@ -83,10 +83,14 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
     # a transient one (a "Missing" placeholder until its object came). The processor
     # sends a batch's alerts together with its changesets.
     alerts = await stacks.topic_records(stack.kafka, stack.topic_alerts) - alerts_before
-    cpu = {
-        name: round(used - cpu_before.get(name, 0.0), 2)
-        for name, used in stack.cpu(broker=True).items()
-    }
+    cpu_done = stack.cpu(broker=True)
+    cpu = {name: round(used - cpu_before.get(name, 0.0), 2) for name, used in cpu_done.items()}
+    # Nobody streams during the sync: the gateway followed the feed without reading the
+    # versions (docs/api.md, "Deferred versions") and reads them once it is quiet. What
+    # that costs after the sync, measured apart (the next scenario starts after it).
+    deferred = await stack.gateway_deferred()
+    read_at = await stack.wait_gateway_read(limit_s=600)
+    gateway_after = stack.cpu().get("gateway", 0.0) - cpu_done.get("gateway", 0.0)
     result: stats.Result = {
         "scenario": "sync",
         "pods": pods,
@@ -107,5 +111,8 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
         **{f"cpu_s_{name}": used for name, used in cpu.items()},
         # The pipeline's own stages (the broker, ``cpu_s_kafka``, is not one of them).
         "cpu_s_pipeline": round(sum(v for name, v in cpu.items() if name != "kafka"), 2),
+        "gateway_deferred_at_done": deferred,
+        "gateway_read_seconds_after": round(read_at - done, 2),
+        "cpu_s_gateway_reading_after": round(gateway_after, 2),
     }
     return result, Loaded(sim, envs, nodes, edges, changes, time.time())

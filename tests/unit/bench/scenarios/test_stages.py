@@ -68,3 +68,16 @@ def test_each_hop_is_the_time_between_two_stages_handing_the_probe_on() -> None:
     summary = stages.summary(per_hop)
     assert summary["hop_derive_p50_ms"] == pytest.approx(200.0)
     assert set(summary) == {f"hop_{h}_p{q}_ms" for h in stages.HOPS for q in (50, 99)}
+
+
+def test_the_gateways_deferred_versions_are_read_from_its_metrics() -> None:
+    text = (
+        "# HELP topolog_gateway_revision Graph revision.\n"
+        "# TYPE topolog_gateway_revision gauge\n"
+        "topolog_gateway_revision 12.0\n"
+        "# HELP topolog_gateway_deferred_versions Versions not read yet.\n"
+        "# TYPE topolog_gateway_deferred_versions gauge\n"
+        "topolog_gateway_deferred_versions 2043.0\n"
+    )
+    assert stack.deferred_versions(text) == 2043
+    assert stack.deferred_versions("topolog_gateway_revision 12.0\n") is None
