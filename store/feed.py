@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 
 from store import feedrecords
@@ -53,13 +52,7 @@ _OPS = feedrecords.OPS
 
 def parse(entry_id: Any, fields: Any) -> FeedEntry:
     """A stream entry (id, fields) as redis-py returns it → unresolved ``FeedEntry``."""
-    raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-    get = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
-    changes = [
-        {"op": _OPS[code], "id": element_id, "Revision": revision, "At": at}
-        for code, element_id, revision, at in orjson.loads(get["c"])
-    ]
-    return FeedEntry(revision=int(raw_id.split("-", 1)[0]), time=int(get["t"]), changes=changes)
+    return feedrecords.unresolved(feedrecords.entry_refs(entry_id, fields))
 
 
 #: Most versions looked up by one ``HMGET`` (a command blocks Redis: a hub far behind the
@@ -337,17 +330,7 @@ async def wait_after(
         for entry_id, fields in items
     ]
     if not resolved:
-        return [
-            FeedEntry(
-                revision=revision,
-                time=time,
-                changes=[
-                    {"op": _OPS[code], "id": element_id, "Revision": version, "At": at}
-                    for code, element_id, version, at in changes
-                ],
-            )
-            for revision, time, changes in refs
-        ]
+        return [feedrecords.unresolved(entry) for entry in refs]
     return await _resolve(client, keys, refs)
 
 

@@ -43,6 +43,17 @@ def entry_refs(entry_id: Any, fields: Any) -> Refs:
     return int(raw_id.split(b"-", 1)[0]), int(times), orjson.loads(refs)
 
 
+def unresolved(entry: Refs) -> FeedEntry:
+    """An entry with each change only its ``op``, ``id``, ``Revision`` and time ``At``
+    (``store.feed.parse``'s shape; ``resolved`` reads the versions)."""
+    revision, time, refs = entry
+    changes: list[dict[str, Any]] = [
+        {"op": OPS[code], "id": element_id, "Revision": version, "At": at}
+        for code, element_id, version, at in refs
+    ]
+    return FeedEntry(revision=revision, time=time, changes=changes)
+
+
 def wanted(entries: list[Refs]) -> dict[str, tuple[list[str], list[int]]]:
     """Per kind (``n``, ``e``), the ids and revisions of the versions the upserts of
     ``entries`` need, in order."""
