@@ -209,10 +209,13 @@ class Derivation:
                         _dead(entry, Reason.DERIVE_ERROR, f"{type(exc).__name__}: {exc}")
                     )
                 continue
-            if not result.changes or not emit:
+            if not emit:
+                continue
+            # A cluster's SYNCED marker changes nothing but raises its initial alerts.
+            out.alerts.extend(result.alerts)
+            if not result.changes:
                 continue
             t = env.observed_at
-            out.alerts.extend(result.alerts)
             if pending and (
                 abs(t - first) > self.resolution
                 or len(pending) + len(result.changes) > self.max_changes
@@ -231,9 +234,11 @@ class Derivation:
         return out
 
     def _admit(self, batch: batches.Batch, out: Output, emit: bool) -> list[batches.Entry]:
-        """The entries of ``batch`` to derive, in source order: not redeliveries (counted
-        in ``out``) and not stale versions (dead-lettered when emitting)."""
+        """The entries of ``batch`` to derive, in source order (a cluster's SYNCED marker
+        last): not redeliveries (counted in ``out``) and not stale versions
+        (dead-lettered when emitting)."""
         admitted: list[batches.Entry] = []
+        closing: list[batches.Entry] = []
         for entry in batch.entries:
             stream = (batch.cluster, entry.source.topic, entry.source.partition)
             if entry.source.offset <= self._marks.get(stream, -1):
@@ -251,8 +256,14 @@ class Derivation:
                         )
                     )
                 continue
-            admitted.append(entry)
-        return admitted
+            if envelope.is_cluster_synced(env):
+                closing.append(entry)
+            else:
+                admitted.append(entry)
+        # A cluster's SYNCED marker closes the initial list: after every entry it came with
+        # (one published in the same millisecond as the last objects of the list may be
+        # read before some of them; a change after it only joins the list).
+        return admitted + closing if closing else admitted
 
     def _stale(self, env: envelope.Envelope) -> bool:
         """Whether ``env`` is older than what was derived for its object, remembering it if not.

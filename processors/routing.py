@@ -8,7 +8,9 @@ keyed by cluster) and ``deadletter.DeadLetter``s; ``processors.app`` sends them,
 
 A record is dead-lettered when it is larger than ``MAX_ENVELOPE_BYTES``, is not a JSON
 envelope, has an unknown schema version, or names a kind the deriver has no rules for.
-SYNCED markers are dropped here: they change nothing in the graph.
+A kind's SYNCED marker is dropped here: it changes nothing in the graph. A cluster's
+(``envelope.cluster_synced_marker``: every kind's initial list is complete) goes on with
+the cluster's envelopes: the deriver raises no alert before it (``derive.engine``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class Routed:
     deadletters: list[DeadLetter] = field(default_factory=list)
     #: Envelopes packed into ``batches``.
     forwarded: int = 0
-    #: SYNCED markers dropped.
+    #: Kinds' SYNCED markers dropped.
     skipped: int = 0
 
 
@@ -76,6 +78,8 @@ def check(record: Record) -> envelope.Envelope | DeadLetter:
         env = envelope.Envelope.from_dict(data)
     except envelope.EnvelopeError as exc:
         return dead(Reason.UNDECODABLE, str(exc))
+    if envelope.is_cluster_synced(env):
+        return env
     kind = KINDS.get(env.kind)
     if kind is None:
         return dead(Reason.UNKNOWN_KIND, f"no rules for kind {env.kind!r}")
@@ -92,7 +96,7 @@ def route(records: Sequence[Record], *, max_bytes: int = MAX_BATCH_BYTES) -> Rou
         checked = check(record)
         if isinstance(checked, DeadLetter):
             out.deadletters.append(checked)
-        elif checked.type is envelope.EventType.SYNCED:
+        elif checked.type is envelope.EventType.SYNCED and checked.kind != envelope.CLUSTER_KIND:
             out.skipped += 1
         else:
             assert record.value is not None  # check() dead-letters empty records

@@ -60,9 +60,25 @@ def to_envelope(
 async def publish(
     events: Sequence[envelope.Envelope], *, settings: Settings, bootstrap: str
 ) -> None:
-    """Create the topics if needed, publish ``events`` and wait until Kafka has them all."""
+    """Create the topics if needed, publish ``events`` and wait until Kafka has them all.
+
+    Each cluster's events end with its SYNCED marker: manifests are a complete list, and
+    the deriver raises no alert for a cluster until its first one (a no-op after it)."""
     await topics.ensure(bootstrap, topics.specs(settings))
+    markers = [
+        envelope.cluster_synced_marker(cluster=cluster, observed_at=observed_at)
+        for cluster, observed_at in _latest_per_cluster(events).items()
+    ]
     async with publishing.Publisher(
         bootstrap=bootstrap, topic=settings.topic_resources, client_id="topolog-ingest"
     ) as publisher:
         await publisher.publish(list(events))
+        # Once the events are acknowledged: the markers' timestamps come after theirs.
+        await publisher.publish(markers)
+
+
+def _latest_per_cluster(events: Sequence[envelope.Envelope]) -> dict[str, float]:
+    latest: dict[str, float] = {}
+    for event in events:
+        latest[event.cluster] = max(event.observed_at, latest.get(event.cluster, event.observed_at))
+    return latest

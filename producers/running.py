@@ -6,7 +6,9 @@ Flows out: every change of every kind on the resources topic, until cancelled.
 Startup order: create the topics; rebuild what was published from the resources topic
 (``history``); discover configured custom kinds; then start one task per kind. One
 failing kind retries on its own (``watching``); a skipped kind (403/404) ends its task
-quietly. A Kafka delivery failure, or any unexpected error in a task, stops everything
+quietly. Once every kind has finished its first list (or was skipped), a cluster SYNCED
+marker says the initial list is complete (``InitialList``): the deriver raises no
+alert before it. A Kafka delivery failure, or any unexpected error in a task, stops everything
 and is re-raised — a restart then resumes from what Kafka really holds.
 """
 
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,19 +73,65 @@ async def run(settings: Settings, options: Options) -> None:
         await supervise(reflectors, publisher)
 
 
-async def pump(reflector: watching.Reflector, publisher: publishing.Publisher) -> None:
-    """Publish a reflector's events in order; a complete list is delivered as one batch."""
+class InitialList:
+    """The reflectors whose first list is not complete yet, and the cluster's SYNCED
+    marker once none is left (once per producer run: a relist marks its kind only)."""
+
+    def __init__(
+        self,
+        cluster: str,
+        reflectors: Sequence[watching.Reflector],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cluster = cluster
+        self.clock = clock
+        self._pending = {id(r) for r in reflectors}
+        self._closed = False
+
+    def listed(self, reflector: watching.Reflector) -> envelope.Envelope | None:
+        """``reflector`` finished its first list, or was skipped: the cluster's marker
+        when it was the last one, else None."""
+        self._pending.discard(id(reflector))
+        if self._pending or self._closed:
+            return None
+        self._closed = True
+        return envelope.cluster_synced_marker(cluster=self.cluster, observed_at=self.clock())
+
+
+async def pump(
+    reflector: watching.Reflector, publisher: publishing.Publisher, initial: InitialList
+) -> None:
+    """Publish a reflector's events in order; a complete list is delivered as one batch,
+    and the last kind's first list with the cluster's SYNCED marker after it."""
     async for event in reflector.events():
         await publisher.submit(event)
         if event.type is envelope.EventType.SYNCED:
             await publisher.flush()
+            await _close_initial_list(initial.listed(reflector), publisher)
+    # Skipped: the initial list does not wait for it.
+    await _close_initial_list(initial.listed(reflector), publisher)
+
+
+async def _close_initial_list(
+    marker: envelope.Envelope | None, publisher: publishing.Publisher
+) -> None:
+    if marker is not None:
+        log.info("cluster %r: every kind listed", marker.cluster)
+        await publisher.submit(marker)
+        await publisher.flush()
 
 
 async def supervise(
     reflectors: Sequence[watching.Reflector], publisher: publishing.Publisher
 ) -> None:
     """Run every pump; the first failure (or a failed delivery) cancels the rest and is raised."""
-    pumps = {asyncio.create_task(pump(r, publisher), name=r.resource.kind) for r in reflectors}
+    clusters = {r.cluster for r in reflectors}
+    initial = {c: InitialList(c, [r for r in reflectors if r.cluster == c]) for c in clusters}
+    pumps = {
+        asyncio.create_task(pump(r, publisher, initial[r.cluster]), name=r.resource.kind)
+        for r in reflectors
+    }
     failure = asyncio.create_task(publisher.failure(), name="kafka-delivery")
     running: set[asyncio.Task[None]] = set(pumps) | {failure}
     try:

@@ -58,7 +58,8 @@ async def to_kafka(
     on_churn: Advance = lambda _: None,
     clock: Callable[[], float] = time.time,
 ) -> tuple[int, int]:
-    """Publish ``initial`` (from ``sim.initial()``), then churn.
+    """Publish ``initial`` (from ``sim.initial()``) and the cluster's SYNCED marker,
+    then churn.
 
     Returns the numbers of initial and churn events published."""
     await topics.ensure(bootstrap, topics.specs(settings))
@@ -73,6 +74,9 @@ async def to_kafka(
                 await publisher.submit(to_envelope(event, cluster=cluster, now=now))
             await publisher.flush()
             on_initial(len(chunk))
+        # The initial objects are the cluster as a producer lists it.
+        await publisher.submit(envelope.cluster_synced_marker(cluster=cluster, observed_at=now))
+        await publisher.flush()
         churned = 0
 
         async def step() -> int:

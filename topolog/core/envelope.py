@@ -31,6 +31,7 @@ class EventType(enum.StrEnum):
     MODIFIED = "MODIFIED"
     DELETED = "DELETED"
     #: Not an object change: the initial list of ``kind`` is complete. Its object is empty.
+    #: With kind ``CLUSTER_KIND`` (``cluster_synced_marker``): every kind's is.
     SYNCED = "SYNCED"
 
 
@@ -146,6 +147,29 @@ def stable_uid(cluster: str, kind: str, namespace: str, name: str) -> str:
     """A deterministic uid for objects that have none (ingested manifests, derived nodes)."""
     digest = hashlib.sha1(object_key(cluster, kind, namespace, name).encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=5))
+
+
+#: The kind of a SYNCED marker that closes a cluster's initial list (the kind of the
+#: derived cluster node, ``kinds.refs.CLUSTER``).
+CLUSTER_KIND = "Cluster"
+
+
+def cluster_synced_marker(*, cluster: str, observed_at: float) -> Envelope:
+    """The record that says the initial list of every kind the producer watches is
+    complete: what came before it is the cluster as it was found, not changes to it
+    (the deriver raises no alert for it until then; ``derive.engine``)."""
+    return synced_marker(
+        cluster=cluster,
+        api_version="v1",
+        kind=CLUSTER_KIND,
+        resource_version="",
+        observed_at=observed_at,
+    )
+
+
+def is_cluster_synced(env: Envelope) -> bool:
+    """Whether ``env`` is a ``cluster_synced_marker``."""
+    return env.type is EventType.SYNCED and env.kind == CLUSTER_KIND
 
 
 def synced_marker(

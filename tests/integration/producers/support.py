@@ -23,7 +23,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from topolog.core.envelope import Envelope
+from topolog.core.envelope import Envelope, is_cluster_synced
 from topolog.platform.state import Endpoints
 
 TOPOLOG = str(Path(sys.executable).parent / "topolog")
@@ -186,6 +186,21 @@ def synced(run: Run, kinds: set[str], times: int = 1) -> bool:
         if e.type.value == "SYNCED":
             counts[e.kind] = counts.get(e.kind, 0) + 1
     return all(counts.get(kind, 0) >= times for kind in kinds)
+
+
+def cluster_markers(run: Run) -> list[Envelope]:
+    """The cluster SYNCED markers published (one per producer run)."""
+    return [e for e in envelopes(run) if is_cluster_synced(e)]
+
+
+def first_lists_closed(run: Run, kinds: set[str]) -> float:
+    """When the last of ``kinds`` finished its first list (its first SYNCED marker)."""
+    first: dict[str, float] = {}
+    for e in envelopes(run):
+        if e.type.value == "SYNCED" and e.kind in kinds:
+            first[e.kind] = min(e.observed_at, first.get(e.kind, e.observed_at))
+    assert set(first) == kinds, f"kinds never listed: {sorted(kinds - set(first))}"
+    return max(first.values())
 
 
 def etcd_compact(run: Run) -> int:

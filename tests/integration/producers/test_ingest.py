@@ -44,7 +44,14 @@ def test_ingest_of_a_directory_publishes_every_object_then_deletes_them(
         ("ADDED", "Service", "shop", "web"),
         ("DELETED", "Deployment", "default", "web"),
         ("DELETED", "Service", "shop", "web"),
+        # Each ingest is a complete list: it closes the cluster's initial list.
+        ("SYNCED", "Cluster", "", ""),
+        ("SYNCED", "Cluster", "", ""),
     ]
+    markers = [e for e in events if e.type is EventType.SYNCED]
+    assert min(m.observed_at for m in markers) >= max(
+        e.observed_at for e in events if e.type is EventType.ADDED
+    )
     deployment = next(e for e in events if e.kind == "Deployment" and e.type is EventType.ADDED)
     assert deployment.object["status"] == {"readyReplicas": 1}
     assert {e.cluster for e in events} == {run.cluster}

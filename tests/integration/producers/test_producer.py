@@ -108,6 +108,9 @@ def test_create_update_delete_of_every_kind_appears_in_order(run: Run) -> None:
     ns = f"it-{tag}"
     with support.producer(run):
         support.eventually(lambda: support.synced(run, ALL_KINDS), what="initial sync")
+        # Once every kind is listed, one cluster marker says the initial list is complete.
+        [marker] = support.eventually(lambda: support.cluster_markers(run), what="cluster marker")
+        assert marker.observed_at >= support.first_lists_closed(run, ALL_KINDS)
         support.kubectl(run, "create", "namespace", ns)
         support.kubectl(run, "label", "namespace", ns, "touched=yes")
         objects = every_kind(ns, tag)
@@ -161,6 +164,7 @@ def _changes_while_stopped(run: Run, *, stop_signal: int, compact: bool) -> None
             lambda: (
                 {"keep", "change", "drop"}
                 <= {e.name for e in support.envelopes(run) if e.namespace == ns}
+                and support.cluster_markers(run)
             ),
             what="initial objects",
         )
@@ -171,6 +175,8 @@ def _changes_while_stopped(run: Run, *, stop_signal: int, compact: bool) -> None
             support.etcd_compact(run)
         with support.producer(run, "ConfigMap"):
             support.eventually(lambda: support.synced(run, {"ConfigMap"}, times=2), what="resync")
+            # Each run of the producer closes its initial list once.
+            support.eventually(lambda: len(support.cluster_markers(run)) == 2, what="markers")
         history = by_key(support.envelopes(run))
         mine = {k.rsplit("/", 1)[1]: [e.type.value for e in v] for k, v in history.items()
                 if f"/{ns}/" in k and not k.endswith("/kube-root-ca.crt")}  # fmt: skip

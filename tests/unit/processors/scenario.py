@@ -31,6 +31,8 @@ def cluster(
         out.append(cross_namespace_policy(name, namespaces[0], namespaces[1], now=T0 + 0.5))
     if with_demo:
         out += ingest.plan(manifests.load([demo.demo_dir()]), cluster=name, now=T0 + 0.5)
+    # The initial list is complete; what follows is changes.
+    out.append(envelope.cluster_synced_marker(cluster=name, observed_at=T0 + 0.5))
     for step in range(churn):
         now = T0 + 1 + step * 0.25
         out += [simulation.to_envelope(e, cluster=name, now=now) for e in sim.churn(now)]

@@ -107,8 +107,7 @@ def _ops(out: Output) -> collections.Counter[graph.Op]:
 def test_a_large_batch_is_derived_referenced_kinds_first_without_placeholders() -> None:
     """A sync read partition after partition has pods before their ReplicaSets, configmaps
     and claims; derived in source order each of those makes a placeholder that the real
-    object replaces, and alerts on the way. In kind order the same batch makes only the
-    graph itself, and no alert."""
+    object replaces. In kind order the same batch makes only the graph itself."""
     initial = scenario.cluster("east", seed=8, pods=150, churn=0)
     batch = _batch(_interleaved(initial))
     in_source_order = Derivation(order_after=None)
@@ -121,8 +120,10 @@ def test_a_large_batch_is_derived_referenced_kinds_first_without_placeholders() 
     assert folding.fold(cs for _, cs in out.changesets) == (nodes, edges)
     assert _ops(out) == {graph.Op.NODE_UPSERT: len(nodes), graph.Op.EDGE_UPSERT: len(edges)}
     assert _ops(wasteful)[graph.Op.NODE_DELETE] > 20  # the placeholders ordering avoids
-    # ... and the alerts they raised: a "Missing" placeholder is DOWN until replaced.
-    assert out.alerts == [] and len(wasteful.alerts) > 20
+    # ... and no alert for them either way: a "Missing" placeholder is DOWN until replaced,
+    # but the initial list raises its alerts once complete, from the graph as it stands.
+    assert out.alerts == wasteful.alerts
+    assert all(a.old_state is None for a in out.alerts)
     assert out.applied == wasteful.applied == len(initial)
 
 
@@ -365,3 +366,41 @@ def test_a_replay_grouped_into_other_batches_continues_like_the_live_run(
     assert continued.changesets == expected.changesets
     assert continued.alerts == expected.alerts
     assert expected.changes > 0
+
+
+def test_a_clusters_marker_closes_the_initial_list_after_every_entry_it_came_with() -> None:
+    """Published in the same millisecond as the list's last objects, the marker can be
+    read before some of them; it still closes the list after them, and its alerts (it
+    changes nothing) are emitted: what is DOWN as the list stands, nothing else."""
+    from tests.unit.core.derive import objects as o
+    from tests.unit.core.derive.test_initial_list import secret, wordpress_pod
+
+    marker = envelope.cluster_synced_marker(cluster=o.CLUSTER, observed_at=1000.0)
+    listed = [o.env(o.namespace("default")), o.env(wordpress_pod()), marker]
+    listed += [o.env(secret()), o.env(o.pending_pod("stuck"))]
+    assert len(listed) < ORDER_AFTER  # derived in source order, but for the marker
+    out = Derivation().apply(_batch(listed, cluster=o.CLUSTER))
+    # Not the Secret's "Missing" moment: it was there by the end of the list.
+    assert {(a.kind, a.name, a.old_state) for a in out.alerts} == {
+        ("pod", "stuck", None),
+        ("container", "main", None),
+    }
+    assert {a.source for a in out.alerts} == {graph.Source("res", 0, 2)}
+
+
+def test_a_replayed_marker_leaves_the_initial_list_closed() -> None:
+    """After a restart the replay (no output) rebuilds whether the list was complete."""
+    east = scenario.cluster("east", seed=5, pods=30, churn=0)
+    replayed = Derivation()
+    replayed.apply(_batch(east), emit=False)
+    deleted = dataclasses.replace(
+        next(e for e in east if e.kind == "Secret"), type=envelope.EventType.DELETED
+    )
+    after = replayed.apply(_batch([deleted], start=len(east)))
+    assert [(a.kind, a.old_state, a.new_state) for a in after.alerts] == [
+        ("secret", None, graph.State.DOWN)
+    ]
+    # Replayed without its marker, the list is still open: no alert yet.
+    cut = Derivation()
+    cut.apply(_batch(east[:-1]), emit=False)
+    assert cut.apply(_batch([deleted], start=len(east))).alerts == []

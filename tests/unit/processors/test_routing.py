@@ -139,3 +139,17 @@ def test_records_are_cut_into_runs_of_consecutive_offsets_of_one_partition() -> 
     ]
     assert [r for run in runs for r in run] == records
     assert routing.runs([]) == []
+
+
+def test_a_clusters_synced_marker_goes_on_with_the_clusters_envelopes() -> None:
+    """It closes the cluster's initial list in the deriver; a kind's marker is dropped."""
+    marker = envelope.cluster_synced_marker(cluster="east", observed_at=scenario.T0)
+    kind_marker = envelope.synced_marker(
+        cluster="east", api_version="v1", kind="Pod", resource_version="9", observed_at=1.0
+    )
+    records = [_raw(e.to_json(), offset=i) for i, e in enumerate([_env(), kind_marker, marker])]
+    routed = routing.route(records)
+    assert routed.deadletters == [] and routed.skipped == 1 and routed.forwarded == 2
+    [(cluster, value)] = routed.batches
+    assert cluster == "east"
+    assert [e.envelope for e in batches.decode(value).entries] == [_env(), marker]

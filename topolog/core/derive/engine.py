@@ -24,6 +24,14 @@ How an event is derived:
 6. Pod, ConfigMap and Secret events also go to ``outdated.Tracker`` (pods running with
    an older copy of what they read); a config change re-checks only its referrers.
 
+Alerts of the initial list: what comes first of a cluster is the cluster as the
+producer found it, not changes to it — mid-list, a pod whose claim is not derived yet
+points at a placeholder and is DOWN for a moment. So the deriver raises no alert until
+the cluster's SYNCED marker (``envelope.cluster_synced_marker``: every kind listed),
+then one per node as it stands (``alerts.transition`` from nothing: the DOWN ones and
+the pods already outdated). A producer that sends no marker (an older one, a kind whose
+list keeps failing) delays the alerts by at most ``INITIAL_LIST_LIMIT_S`` of event time.
+
 Determinism: the result of an envelope depends only on the envelopes before it; changes
 and alerts are sorted (node upserts, edge upserts, edge deletes, node deletes; each by
 id). Applying objects' events in any interleaving that keeps per-object order ends in
@@ -52,6 +60,10 @@ _T = TypeVar("_T")
 #: The RootCause of every node without one (most nodes): one shared list (never modify
 #: it; a list per node was ~2 % of the deriver's objects).
 _NO_CAUSE: list[str] = []
+
+#: Seconds of event time (``observed_at``) after a cluster's first envelope at which its
+#: initial list counts as complete without the cluster's SYNCED marker (module doc).
+INITIAL_LIST_LIMIT_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +159,15 @@ def _placeholder_id(cluster: str, kind: str, namespace: str, name: str, uid: str
 class Deriver:
     """The incremental derivation of one cluster's graph (see the module docstring)."""
 
-    def __init__(self, cluster: str) -> None:
+    def __init__(self, cluster: str, *, initial_list: bool = True) -> None:
+        """``initial_list=False``: what comes is changes, alerted at once (no initial
+        list to wait for: tests of the rules)."""
         self.cluster = cluster
         self.cluster_id = graph.derived_id(cluster, "cluster")
+        #: Whether the cluster's initial list is still being derived (no alerts yet).
+        self.initial_list = initial_list
+        #: ``observed_at`` of the first envelope of the initial list (0: none yet).
+        self._list_started = 0.0
         self._index = indexes.Index()
         self._cascade = cascade.Cascade()
         self._objects: dict[str, _Object] = {}
@@ -189,10 +207,18 @@ class Deriver:
     def apply(self, env: envelope.Envelope, *, source: graph.Source | None = None) -> DeriveResult:
         """Derive one envelope; return what it changed."""
         if env.type is envelope.EventType.SYNCED:
+            if self.initial_list and env.kind == envelope.CLUSTER_KIND:
+                return DeriveResult(alerts=self._end_initial_list(env.observed_at, source))
             return DeriveResult()
         kind = KINDS.get(env.kind)
         if kind is None or kind.derived:
             return DeriveResult()
+        found: list[alerts.Alert] = []
+        if self.initial_list:
+            if not self._list_started:
+                self._list_started = env.observed_at
+            elif env.observed_at - self._list_started > INITIAL_LIST_LIMIT_S:
+                found = self._end_initial_list(env.observed_at, source)
         if self.cluster_id not in self._objects:
             self._put(
                 KINDS[refs.CLUSTER],
@@ -208,7 +234,22 @@ class Deriver:
         self._collect_garbage()
         self._rebuild |= self._cascade.settle()
         self._rebuild_nodes()
-        return self._finish(env.observed_at, source)
+        result = self._finish(env.observed_at, source)
+        if found:
+            return DeriveResult(changes=result.changes, alerts=found + result.alerts)
+        return result
+
+    def _end_initial_list(self, time: float, source: graph.Source | None) -> list[alerts.Alert]:
+        """End the initial list: the alerts of every node as it stands, as if it had
+        just appeared (one pass over the nodes, once per cluster)."""
+        self.initial_list = False
+        found: list[alerts.Alert] = []
+        nodes = self._nodes
+        for node in sorted(nodes):
+            alert = alerts.transition(None, nodes[node], time=time, source=source)
+            if alert is not None:
+                found.append(alert)
+        return found
 
     # -- objects ------------------------------------------------------------------------
 
@@ -711,6 +752,7 @@ class Deriver:
         deletes: list[graph.Change] = []
         transitions: list[alerts.Alert] = []
         nodes = self._nodes
+        initial_list = self.initial_list
         for node in sorted(self._before_nodes):
             before = self._before_nodes[node]
             after = nodes.get(node)
@@ -721,6 +763,8 @@ class Deriver:
                 continue
             if before is None or (after is not before and after != before):
                 upserts.append(change(op.NODE_UPSERT, node, after, None, source))
+            if initial_list:
+                continue
             alert = alerts.transition(before, after, time=time, source=source)
             if alert is not None:
                 transitions.append(alert)

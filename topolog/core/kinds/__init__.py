@@ -168,9 +168,13 @@ DERIVE_ORDER: tuple[str, ...] = (
 )
 
 _RANKS = {kind: rank for rank, kind in enumerate(DERIVE_ORDER, start=1)}
+#: A cluster's SYNCED marker (the only envelope of kind Cluster) closes the initial list:
+#: after every object of its batch.
+_RANKS[refs.CLUSTER] = len(DERIVE_ORDER) + 1
 
 
 def derive_rank(kind: str) -> int:
     """The position of ``kind`` in ``DERIVE_ORDER``; 0 for a kind not in it (custom
-    resources: usually controllers that own built-in objects, so they go first)."""
+    resources: usually controllers that own built-in objects, so they go first); last
+    for a cluster's SYNCED marker."""
     return _RANKS.get(kind, 0)

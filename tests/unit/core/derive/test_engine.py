@@ -17,7 +17,8 @@ Snapshot = tuple[dict[str, graph.Node], dict[str, graph.Edge]]
 
 
 def derive(*items: dict[str, Any]) -> engine.Deriver:
-    d = engine.Deriver(o.CLUSTER)
+    """A deriver fed ``items`` as changes (each alerted at once: no initial list)."""
+    d = engine.Deriver(o.CLUSTER, initial_list=False)
     for item in items:
         d.apply(o.env(item))
     return d

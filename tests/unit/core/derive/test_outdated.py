@@ -75,7 +75,7 @@ class Cluster:
     """A deriver plus the alerts it emitted."""
 
     def __init__(self) -> None:
-        self.deriver = engine.Deriver(o.CLUSTER)
+        self.deriver = engine.Deriver(o.CLUSTER, initial_list=False)
         self.alerts: list[alerts.Alert] = []
 
     def apply(self, *envs: envelope.Envelope) -> Cluster:
