@@ -16,10 +16,11 @@ identity, ``epoch``, is another or its revision is behind).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from store.encoding import Version
 from store.feed import FeedGap, FeedRestarted
+from store.feedrecords import Wanted
 from store.history import FeedEntry
 from store.keys import Kind
 from store.reader import Current, OutsideHotWindow
@@ -90,6 +91,12 @@ class Backend(Protocol):
     async def resolve(self, entries: list[FeedEntry]) -> list[FeedEntry]:
         """Unresolved entries with each change's version read (upserts: body,
         ``CreatedAt``, ``UpdatedAt``, ``Source``; ``None`` body for a version gone)."""
+        ...
+
+    async def deferred_versions(self, wanted: Wanted) -> dict[str, list[dict[str, Any] | None]]:
+        """The versions ``wanted`` names (per kind ``n``/``e``: ids and Revisions), per
+        kind in order: each a fresh element (``ID``, ``Metadata``; an edge's ``Parent``,
+        ``Child``) plus its ``CreatedAt``; None for a version gone from the history."""
         ...
 
     async def ping(self) -> None:

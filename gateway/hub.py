@@ -292,20 +292,18 @@ class Hub:
         """Read and apply up to ``limit`` deferred versions; False when one of them is
         gone from the history (the mirror cannot be completed: reload)."""
         mirror = self.mirror
-        changes = mirror.deferred_changes(limit)
-        if not changes:
+        wanted = mirror.deferred_wanted(limit)
+        if not any(ids for ids, _ in wanted.values()):
             return True
         # Versions parsed by the 100,000 and kept for good: the collector would walk
         # them in young collections for nothing (in process, 1M versions: 7.4-8.2 CPU-s
         # as the gateway's collector is set, 6.2-6.4 paused and frozen at the end).
         with tuning.collector_paused(freeze=True):
-            resolved = await self._backend.resolve(
-                [FeedEntry(revision=mirror.revision, time=0, changes=changes)]
-            )
+            found = await self._backend.deferred_versions(wanted)
             if self.mirror is not mirror:  # reloaded or parked meanwhile
                 return True
             try:
-                mirror.settle(resolved[0].changes)
+                mirror.settle(wanted, found)
             except LookupError as exc:
                 log.warning("the mirror cannot be completed: %s; reloading", exc)
                 return False

@@ -14,6 +14,7 @@ from typing import Any
 
 from store.encoding import Position, Version
 from store.feed import FeedGap, FeedRestarted
+from store.feedrecords import Wanted
 from store.history import FeedEntry, History
 from store.keys import Kind
 from store.reader import Current
@@ -178,14 +179,8 @@ class MemoryBackend:
                     )
                     continue
                 name = op.split(".", 1)[0]
-                kind = Kind.NODE if name == "node" else Kind.EDGE
-                version = next(
-                    (
-                        e.version
-                        for e in self.history.entries[kind].get(element_id, [])
-                        if e.revision == revision
-                    ),
-                    None,
+                version = self._version(
+                    Kind.NODE if name == "node" else Kind.EDGE, element_id, revision
                 )
                 resolved: dict[str, Any] = {
                     "op": op,
@@ -201,6 +196,31 @@ class MemoryBackend:
                 changes.append(resolved)
             out.append(FeedEntry(revision=entry.revision, time=entry.time, changes=changes))
         return out
+
+    async def deferred_versions(self, wanted: Wanted) -> dict[str, list[dict[str, Any] | None]]:
+        out: dict[str, list[dict[str, Any] | None]] = {}
+        for name, (ids, revisions) in wanted.items():
+            kind = Kind.NODE if name == "n" else Kind.EDGE
+            found: list[dict[str, Any] | None] = []
+            for element_id, revision in zip(ids, revisions, strict=True):
+                version = self._version(kind, element_id, revision)
+                found.append(
+                    None if version is None else {**version.body, "CreatedAt": version.created_at}
+                )
+            out[name] = found
+        return out
+
+    def _version(self, kind: Kind, element_id: str, revision: int) -> Version | None:
+        """Version ``revision`` of an element, if the history still has it (a scan of
+        the element's versions: a test backend)."""
+        return next(
+            (
+                e.version
+                for e in self.history.entries[kind].get(element_id, [])
+                if e.revision == revision
+            ),
+            None,
+        )
 
     async def ping(self) -> None:
         if not self.alive:

@@ -21,11 +21,13 @@ mirror (``deferred == 0``) equals the store's graph at its revision.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Any
 
+from store.feedrecords import Wanted
 from store.history import FeedEntry
 from store.keys import Kind
 from store.snapshot import Snapshot
@@ -146,40 +148,52 @@ class Mirror:
                 self._update(change)  # which forgets a deferred upsert of the element
         self.revision = entry.revision
 
-    def deferred_changes(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """Up to ``limit`` deferred upserts as unresolved changes (``op``, ``id``,
-        ``Revision``, ``At``): what ``settle`` takes once resolved."""
-        out: list[dict[str, Any]] = []
-        for op, pending in (
-            ("node.upsert", self._deferred_nodes),
-            ("edge.upsert", self._deferred_edges),
-        ):
-            for element_id, (revision, at) in pending.items():
-                if limit is not None and len(out) >= limit:
-                    return out
-                out.append({"op": op, "id": element_id, "Revision": revision, "At": at})
+    def deferred_wanted(self, limit: int) -> Wanted:
+        """Up to ``limit`` deferred upserts: per kind (``n``, ``e``) the ids and
+        Revisions of their versions, as ``Backend.deferred_versions`` reads them and ``settle``
+        takes them back."""
+        out: Wanted = {}
+        room = limit
+        for name, pending in (("n", self._deferred_nodes), ("e", self._deferred_edges)):
+            ids: list[str] = []
+            revisions: list[int] = []
+            for element_id, (revision, _at) in itertools.islice(pending.items(), room):
+                ids.append(element_id)
+                revisions.append(revision)
+            room -= len(ids)
+            out[name] = (ids, revisions)
         return out
 
-    def settle(self, changes: list[dict[str, Any]]) -> None:
-        """Apply resolved versions of deferred upserts (``deferred_changes`` resolved).
-        A change whose element was deferred again since (another ``Revision``) or
-        deleted is skipped. ``LookupError`` when a deferred version is gone (trimmed
-        from the history): the mirror cannot be completed from the feed."""
-        for change in changes:
-            op: str = change["op"]
-            element_id: str = change["id"]
-            node = op.startswith("node")
+    def settle(self, wanted: Wanted, found: Mapping[str, list[Element | None]]) -> None:
+        """Apply the versions of deferred upserts (``deferred_wanted``, read: fresh
+        elements with their ``CreatedAt``, kept as they are). A version whose element
+        was deferred again since (another ``Revision``) or deleted is skipped.
+        ``LookupError`` when a deferred version is gone (trimmed from the history): the
+        mirror cannot be completed from the feed."""
+        for name, (ids, revisions) in wanted.items():
+            node = name == "n"
             pending = self._deferred_nodes if node else self._deferred_edges
-            found = pending.get(element_id)
-            if found is None or found[0] != change["Revision"]:
-                continue
-            if change.get("node" if node else "edge") is None:
-                raise LookupError(
-                    f"version {change['Revision']} of {element_id} left the history before"
-                    " the mirror read it"
-                )
-            del pending[element_id]
-            self._update(change)
+            for element_id, revision, element in zip(ids, revisions, found[name], strict=True):
+                deferred = pending.get(element_id)
+                if deferred is None or deferred[0] != revision:
+                    continue
+                if element is None:
+                    raise LookupError(
+                        f"version {revision} of {element_id} left the history before"
+                        " the mirror read it"
+                    )
+                del pending[element_id]
+                # As ``_version`` makes it, without a copy: the element is the mirror's.
+                element["UpdatedAt"] = deferred[1]
+                element["Revision"] = revision
+                if node:
+                    self.nodes[element_id] = element
+                    continue
+                before = self.edges.get(element_id)
+                if before is not None:
+                    self._unlink(before)
+                self.edges[element_id] = element
+                self._link(element)
 
     def incident_ids(self, node_id: str) -> AbstractSet[str]:
         """Ids of the alive edges with ``node_id`` as an end (do not modify)."""

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from gateway.settings import REDIS_SOCKET_TIMEOUT_S
 from store import feed
 from store.encoding import Version
+from store.feedrecords import Wanted
 from store.history import FeedEntry
 from store.keys import Keys, Kind
 from store.reader import Current, GraphReader
@@ -108,6 +109,9 @@ class RedisBackend:
 
     async def resolve(self, entries: list[FeedEntry]) -> list[FeedEntry]:
         return await feed.resolve(self._client, self._keys, entries)
+
+    async def deferred_versions(self, wanted: Wanted) -> dict[str, list[dict[str, Any] | None]]:
+        return await feed.deferred_versions(self._client, self._keys, wanted)
 
     async def ping(self) -> None:
         await self._client.ping()

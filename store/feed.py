@@ -83,6 +83,15 @@ async def resolve(client: aioredis.Redis, keys: Keys, entries: list[FeedEntry]) 
     )
 
 
+async def deferred_versions(
+    client: aioredis.Redis, keys: Keys, wanted: feedrecords.Wanted
+) -> dict[str, list[dict[str, Any] | None]]:
+    """The versions ``wanted`` names, per kind in order: each element with its
+    ``CreatedAt`` (``feedrecords.versions``; None for a version gone)."""
+    records = await _records(client, keys, wanted)
+    return {kind: feedrecords.versions(wanted[kind][0], records[kind]) for kind in wanted}
+
+
 async def _resolve(
     client: aioredis.Redis, keys: Keys, entries: list[feedrecords.Refs]
 ) -> list[FeedEntry]:
@@ -93,7 +102,7 @@ async def _resolve(
 
 
 async def _records(
-    client: aioredis.Redis, keys: Keys, wanted: dict[str, tuple[list[str], list[int]]]
+    client: aioredis.Redis, keys: Keys, wanted: feedrecords.Wanted
 ) -> dict[str, list[bytes | None]]:
     """Per kind, the records of these versions (current or past; None if gone), in order:
     one pipeline for the current ones, one more for those no longer current."""

@@ -31,6 +31,9 @@ UPSERT_CODES: dict[str, tuple[str, str] | None] = {
 #: An entry as read: (revision, time ms, references ``[code, id, Revision, time]``).
 Refs = tuple[int, int, list[list[Any]]]
 
+#: Per kind (``n``, ``e``): the ids and revisions of versions to read, in order.
+Wanted = dict[str, tuple[list[str], list[int]]]
+
 
 def entry_refs(entry_id: Any, fields: Any) -> Refs:
     """A stream entry (id, fields) as redis-py returns it → its revision, time and change
@@ -54,10 +57,10 @@ def unresolved(entry: Refs) -> FeedEntry:
     return FeedEntry(revision=revision, time=time, changes=changes)
 
 
-def wanted(entries: list[Refs]) -> dict[str, tuple[list[str], list[int]]]:
+def wanted(entries: list[Refs]) -> Wanted:
     """Per kind (``n``, ``e``), the ids and revisions of the versions the upserts of
     ``entries`` need, in order."""
-    out: dict[str, tuple[list[str], list[int]]] = {"n": ([], []), "e": ([], [])}
+    out: Wanted = {"n": ([], []), "e": ([], [])}
     for _revision, _time, refs in entries:
         for code, element_id, revision, _at in refs:
             upsert = UPSERT_CODES[code]
@@ -109,6 +112,24 @@ def resolved(entries: list[Refs], records: dict[str, list[bytes | None]]) -> lis
                 }
             )
         out.append(FeedEntry(revision=entry_revision, time=entry_time, changes=changes))
+    return out
+
+
+def versions(ids: list[str], records: list[bytes | None]) -> list[dict[str, Any] | None]:
+    """The elements of ``records`` (versions of ``ids``, in order) as the processors sent
+    them plus their ``CreatedAt``; None for a version gone. What a gateway reads for the
+    upserts it deferred: no change, source or copy per version."""
+    parse_body = encoding.parse_body
+    record_parts = encoding.record_parts
+    out: list[dict[str, Any] | None] = []
+    for element_id, raw in zip(ids, records, strict=True):
+        if not raw:
+            out.append(None)
+            continue
+        created, _source, body = record_parts(raw)
+        element = parse_body(element_id, body)
+        element["CreatedAt"] = int(created)
+        out.append(element)
     return out
 
 

@@ -10,7 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway import hub
+from gateway.mirror import Element
 from gateway.redis_backend import RedisBackend
+from store.feedrecords import Wanted
 from store.history import FeedEntry
 from store.keys import Keys
 from store.projection import Projection
@@ -54,13 +56,18 @@ async def test_a_burst_nobody_watches_is_read_after_it_and_equals_the_projection
                 break
             await asyncio.sleep(0.02)
         resolved: list[int] = []
-        real = backend.resolve
+        resolve, deferred_versions = backend.resolve, backend.deferred_versions
 
-        async def counting(entries: list[FeedEntry]) -> list[FeedEntry]:
+        async def resolving(entries: list[FeedEntry]) -> list[FeedEntry]:
             resolved.append(sum(len(e.changes) for e in entries))
-            return await real(entries)
+            return await resolve(entries)
 
-        backend.resolve = counting  # type: ignore[method-assign]
+        async def reading(wanted: Wanted) -> dict[str, list[Element | None]]:
+            resolved.append(sum(len(ids) for ids, _ in wanted.values()))
+            return await deferred_versions(wanted)
+
+        backend.resolve = resolving  # type: ignore[method-assign]
+        backend.deferred_versions = reading  # type: ignore[method-assign]
         changesets = _changesets(7, 300)
         for cs in changesets:
             await projection.apply(cs)

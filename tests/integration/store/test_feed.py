@@ -248,3 +248,40 @@ async def test_a_failed_read_leaves_the_client_usable(client: aioredis.Redis) ->
         await feed.read_after(client, keys, 0)
     assert await client.get(keys.alive(Kind.NODE)) == b"not a hash"
     assert await client.hget(keys.alive(Kind.EDGE), "e1") == b"1\n0\n\n\n\n\tp1\tp2\t{}"
+
+
+async def test_deferred_versions_are_the_elements_the_feed_resolves(
+    client: aioredis.Redis, keys: Keys
+) -> None:
+    """What a gateway reads for the upserts it deferred: per kind, each version's element
+    with its ``CreatedAt`` — a current or a past one — equal to the resolved feed's
+    body; None for a version that does not exist (trimmed)."""
+    projection = Projection(client, keys)
+    for i, changes in enumerate(
+        [
+            [upsert_node(pod("p1", "web", n="0"), 1), upsert_node(pod("p2", "db"), 2)],
+            [upsert_edge(link("p1", "p2"), 3)],
+            [upsert_node(pod("p1", "web", n="1"), 4)],
+        ]
+    ):
+        await projection.apply(changeset(T0 + i, *changes))
+    resolved = {
+        (c["id"], c["Revision"]): c
+        for e in await feed.read_after(client, keys, 0, count=None)
+        for c in e.changes
+    }
+    wanted = {
+        "n": (["p1", "p1", "p2", "p2"], [1, 2, 1, 7]),  # p1's first version is a past one
+        "e": ([graph.edge_id("p1", "p2", "ownership")], [1]),
+    }
+    found = await feed.deferred_versions(client, keys, wanted)
+    for name, key in (("n", "node"), ("e", "edge")):
+        ids, revisions = wanted[name]
+        for element_id, revision, element in zip(ids, revisions, found[name], strict=True):
+            change = resolved.get((element_id, revision))
+            if change is None:
+                assert element is None
+            else:
+                assert element == {**change[key], "CreatedAt": change["CreatedAt"]}
+    assert None not in (*found["n"][:3], *found["e"]) and found["n"][3] is None
+    assert found["n"][0] != found["n"][1]  # the past and the current version of p1

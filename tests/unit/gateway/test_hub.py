@@ -336,13 +336,18 @@ async def test_without_subscribers_versions_are_read_once_the_feed_is_quiet(
     await h.start()
     await until(lambda: h.ready)
     read: list[str] = []
-    real = backend.resolve
+    resolve, deferred_versions = backend.resolve, backend.deferred_versions
 
-    async def counting(entries: Any) -> Any:
+    async def resolving(entries: Any) -> Any:
         read.extend(c["id"] for e in entries for c in e.changes)
-        return await real(entries)
+        return await resolve(entries)
 
-    monkeypatch.setattr(backend, "resolve", counting)
+    async def reading(wanted: Any) -> Any:
+        read.extend(i for ids, _ in wanted.values() for i in ids)
+        return await deferred_versions(wanted)
+
+    monkeypatch.setattr(backend, "resolve", resolving)
+    monkeypatch.setattr(backend, "deferred_versions", reading)
     # A burst nobody watches: a change every 0.05 s for 1 s, "busy" changed 20 times.
     for i in range(20):
         await backend.apply(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.mirror import Element, Mirror
+from store.feedrecords import Wanted
 from store.history import FeedEntry
 
 IDS = [f"p{i}" for i in range(6)]
@@ -103,8 +104,28 @@ class Store:
         )
         refs.append({"op": f"{kind}.delete", "id": element_id, "Revision": revision, "At": at})
 
-    def resolve(self, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [self.versions[(c["id"], c["Revision"])] for c in changes]
+    def read(self, wanted: Wanted) -> dict[str, list[Element | None]]:
+        """``Backend.deferred_versions``: fresh elements with their ``CreatedAt``."""
+        out: dict[str, list[Element | None]] = {}
+        for name, (ids, revisions) in wanted.items():
+            kind = "node" if name == "n" else "edge"
+            out[name] = []
+            for element_id, revision in zip(ids, revisions, strict=True):
+                change = self.versions[(element_id, revision)]
+                out[name].append({**change[kind], "CreatedAt": change["CreatedAt"]})
+        return out
+
+
+ALL = 10**9
+
+
+def settle(mirror: Mirror, store: Store, limit: int = ALL) -> None:
+    wanted = mirror.deferred_wanted(limit)
+    mirror.settle(wanted, store.read(wanted))
+
+
+def deferred_ids(mirror: Mirror) -> set[str]:
+    return {i for ids, _ in mirror.deferred_wanted(ALL).values() for i in ids}
 
 
 def state(mirror: Mirror) -> tuple[Any, ...]:
@@ -123,12 +144,15 @@ def test_settling_deferred_upsert_at_any_time_ends_as_reading_them_at_once(seed:
         else:
             deferred.defer(refs)
         if rng.random() < 0.2:  # a quiet moment: some of them read
-            deferred.settle(store.resolve(deferred.deferred_changes(rng.randint(1, 4))))
+            settle(deferred, store, rng.randint(1, 4))
         if not deferred.deferred:
             assert state(deferred) == state(at_once)
-    deferred.settle(store.resolve(deferred.deferred_changes()))
+    settle(deferred, store)
     assert deferred.deferred == 0
     assert state(deferred) == state(at_once)
+    # The same JSON served either way: the same keys in the same order.
+    for mine, theirs in ((deferred.nodes, at_once.nodes), (deferred.edges, at_once.edges)):
+        assert all(list(mine[i]) == list(theirs[i]) for i in theirs)
 
 
 def test_a_version_read_before_its_element_changed_again_is_not_applied() -> None:
@@ -136,17 +160,18 @@ def test_a_version_read_before_its_element_changed_again_is_not_applied() -> Non
     mirror = Mirror()
     for refs in store.unresolved[:30]:
         mirror.defer(refs)
-    stale = store.resolve(mirror.deferred_changes())  # read, then the feed moves on
+    wanted = mirror.deferred_wanted(ALL)
+    stale = store.read(wanted)  # read, then the feed moves on
     for refs in store.unresolved[30:]:
         mirror.defer(refs)
-    still = {c["id"] for c in mirror.deferred_changes()}
-    mirror.settle(stale)
+    still = deferred_ids(mirror)
+    mirror.settle(wanted, stale)
     # Elements changed since the read stay deferred; nothing older replaced anything.
     changed_again = {
         c["id"] for e in store.unresolved[30:] for c in e.changes if c["op"].endswith("upsert")
     }
-    assert {c["id"] for c in mirror.deferred_changes()} == still & changed_again
-    mirror.settle(store.resolve(mirror.deferred_changes()))
+    assert deferred_ids(mirror) == still & changed_again
+    settle(mirror, store)
     at_once = Mirror()
     for full in store.resolved:
         at_once.advance(full)
@@ -158,9 +183,11 @@ def test_a_deferred_version_gone_from_the_history_cannot_be_settled() -> None:
     mirror = Mirror()
     for refs in store.unresolved:
         mirror.defer(refs)
-    pending = mirror.deferred_changes()
-    assert pending
-    gone = [{**c, "node" if c["op"].startswith("node") else "edge": None} for c in pending]
+    pending = mirror.deferred_wanted(ALL)
+    assert deferred_ids(mirror)
+    gone: dict[str, list[Element | None]] = {
+        n: [None] * len(ids) for n, (ids, _) in pending.items()
+    }
     with pytest.raises(LookupError, match="left the history"):
-        mirror.settle(gone)
+        mirror.settle(pending, gone)
     assert mirror.deferred  # nothing claimed settled
