@@ -8,6 +8,7 @@ rebuilt from a stored version.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,16 +63,33 @@ def ends_body(parent: str, child: str, metadata: graph.Metadata) -> bytes:
     return b"\t%s\t%s\t%s" % (parent.encode(), child.encode(), metadata_body(metadata))
 
 
+#: Parsed edge ``Metadata`` by its stored bytes. A graph's edges have a handful of
+#: distinct ones (a relation type; a network policy edge's type, point and ports: 16 in
+#: a simulated cluster of any size), so the elements parsed share one dict each — about
+#: 0.3 to 0.6 KB less per edge in a gateway that holds the whole graph. Elements are never
+#: modified in place (a changed element is a new dict), shared ``Metadata`` included.
+_EDGE_METADATA: dict[bytes, dict[str, Any]] = {}
+#: Distinct edge metadata kept (any beyond are parsed per edge).
+_EDGE_METADATA_MAX = 4096
+
+
 def parse_body(element_id: str, body: bytes) -> dict[str, Any]:
     """A stored body → the element as the processors sent it (``{"ID", "Metadata"}``,
-    an edge also ``"Child"`` and ``"Parent"``; keys in that order)."""
+    an edge also ``"Child"`` and ``"Parent"``; keys in that order). An edge's
+    ``Metadata`` is shared with the edges stored with the same (never modify it), and
+    its ends are interned (one string per node id, however many edges name it)."""
     if body[:1] == b"\t":
         _, parent, child, metadata = body.split(b"\t", 3)
+        shared = _EDGE_METADATA.get(metadata)
+        if shared is None:
+            shared = orjson.loads(metadata)
+            if len(_EDGE_METADATA) < _EDGE_METADATA_MAX:
+                _EDGE_METADATA[metadata] = shared
         return {
             "ID": element_id,
-            "Child": child.decode(),
-            "Metadata": orjson.loads(metadata),
-            "Parent": parent.decode(),
+            "Child": sys.intern(child.decode()),
+            "Metadata": shared,
+            "Parent": sys.intern(parent.decode()),
         }
     return {"ID": element_id, "Metadata": orjson.loads(body)}
 

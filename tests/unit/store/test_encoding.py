@@ -136,3 +136,23 @@ def test_the_direct_path_finds_exactly_what_field_values_finds(metadata: dict[st
     keys += [encoding.LABELS_PREFIX + k for k in labels or {}]
     slow = sorted(set(encoding._terms({"Metadata": metadata}, keys)))
     assert encoding.node_terms(metadata) == slow
+
+
+def test_parsed_edges_share_their_metadata_and_their_ends() -> None:
+    """A gateway holds every edge of the graph: the edges stored with the same metadata
+    share one parsed dict (a graph has a handful of distinct ones), and each node id
+    named by edges is one string, while each edge still reads as the processors sent it."""
+    first = graph.Edge(
+        "e1", "parent-" + "a" * 32, "child-" + "b" * 32, {"RelationType": "ownership"}
+    )
+    second = graph.Edge("e2", first.parent, "child-" + "c" * 32, {"RelationType": "ownership"})
+    other = graph.Edge("e3", first.parent, first.child, {"RelationType": "node"})
+    a, b, c = (encoding.parse_body(e.id, encoding.edge_body(e)) for e in (first, second, other))
+    assert a == {
+        "ID": "e1",
+        "Child": first.child,
+        "Metadata": {"RelationType": "ownership"},
+        "Parent": first.parent,
+    }
+    assert a["Metadata"] is b["Metadata"] and c["Metadata"] == {"RelationType": "node"}
+    assert a["Parent"] is b["Parent"] is c["Parent"] and a["Child"] is c["Child"]
