@@ -210,6 +210,8 @@ class Processor:
             sent += await self._send_output(out)
             # Deriving is CPU-bound: let the consumer and producer run between parts.
             await asyncio.sleep(0)
+        for cluster in {batch.cluster for batch in decoded}:
+            metrics.INITIAL_LIST.labels(cluster=cluster).set(state.derivation.listing(cluster))
         return sent
 
     async def _rebuild(self, partition: int, until: int) -> _Partition:

@@ -134,6 +134,12 @@ class Derivation:
     def clusters(self) -> list[str]:
         return sorted(self._derivers)
 
+    def listing(self, cluster: str) -> bool:
+        """Whether ``cluster``'s initial list is still being derived: no alert until its
+        SYNCED marker (``derive.engine``)."""
+        deriver = self._derivers.get(cluster)
+        return deriver is None or deriver.initial_list
+
     def snapshot(self, cluster: str) -> tuple[dict[str, graph.Node], dict[str, graph.Edge]]:
         deriver = self._derivers.get(cluster)
         return deriver.snapshot() if deriver is not None else ({}, {})
@@ -188,6 +194,7 @@ class Derivation:
             deriver = self._derivers[cluster] = Deriver(cluster)
         pending: list[graph.Change] = []
         first = last = 0.0
+        listing = deriver.initial_list
 
         def flush() -> None:
             nonlocal pending
@@ -226,6 +233,8 @@ class Derivation:
             last = max(last, t)
             pending.extend(result.changes)
         flush()
+        if listing and not deriver.initial_list and emit:
+            log.info("cluster %r: initial list complete; alerts from now on", cluster)
         if entries:
             # After a batch the floor is the latest time admitted, whatever the order or the
             # batches: a replay (``emit=False``) leaves the floor an emitting run left.

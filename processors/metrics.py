@@ -6,7 +6,7 @@ Flows out: the default prometheus-client registry.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RECORDS = Counter(
     "topolog_processor_records_total",
@@ -29,6 +29,11 @@ DEADLETTERS = Counter(
 CHANGES = Counter("topolog_processor_changes_total", "Graph changes emitted")
 CHANGESETS = Counter("topolog_processor_changesets_total", "Changeset records emitted")
 ALERTS = Counter("topolog_processor_alerts_total", "State-transition alerts emitted")
+INITIAL_LIST = Gauge(
+    "topolog_processor_initial_list",
+    "1 while a cluster's initial list is being derived (its alerts held until complete), then 0",
+    ["cluster"],
+)
 REPLAYED = Counter(
     "topolog_processor_replayed_records_total",
     "Cluster batches replayed (without emitting) to rebuild the derive state",

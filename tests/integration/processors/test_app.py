@@ -238,14 +238,21 @@ async def test_an_initial_list_read_out_of_order_pages_nobody_for_what_it_found_
     listed.sort(key=lambda e: -kinds.derive_rank(e.kind))
     listed.append(o.env(o.pending_pod("stuck", namespace=listed[-1].name), at=scenario.T0))
     await run.create_topics()
-    run.start_worker()
+    port = free_port()
+    run.start_worker(metrics_port=port)
     await run.wait_members(1)
     # Small batches, derived as they come (in source order, not kind order).
     for start in range(0, len(listed), 50):
         await run.publish(listed[start : start + 50])
         await asyncio.sleep(0.2)
+    await run.wait_drained()
+    # Derived, and nothing on the alerts topic: the list is not complete yet.
+    assert counter(port, "topolog_processor_initial_list", cluster=o.CLUSTER) == 1
+    assert await read_all(run.bootstrap, run.settings.topic_alerts) == []
     await run.publish([marker])
     await run.wait_drained()
+    assert counter(port, "topolog_processor_alerts_total") > 0
+    assert counter(port, "topolog_processor_initial_list", cluster=o.CLUSTER) == 0
     changesets = await run.changesets()
     placeholders_replaced = sum(
         1 for cs in changesets for c in cs.changes if c.op is graph.Op.NODE_DELETE
