@@ -8,8 +8,9 @@ Startup order: create the topics; rebuild what was published from the resources 
 failing kind retries on its own (``watching``); a skipped kind (403/404) ends its task
 quietly. Once every kind has finished its first list (or was skipped), a cluster SYNCED
 marker says the initial list is complete (``InitialList``): the deriver raises no
-alert before it. A Kafka delivery failure, or any unexpected error in a task, stops everything
-and is re-raised — a restart then resumes from what Kafka really holds.
+alert before it (sent anyway after ``initial_list_timeout``, naming the kinds late).
+A Kafka delivery failure, or any unexpected error in a task, stops everything and is
+re-raised — a restart then resumes from what Kafka really holds.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 _CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
+#: Seconds after which the cluster's SYNCED marker is sent even if a kind has not
+#: finished its first list (``close_when_overdue``).
+INITIAL_LIST_TIMEOUT_S = 300.0
+
 
 @dataclass(frozen=True, slots=True)
 class Options:
@@ -38,6 +43,8 @@ class Options:
     #: CustomResourceDefinition names (``plural.group``) whose kinds are watched too.
     crds: Sequence[str] = ()
     read_timeout: float = 120.0
+    #: ``close_when_overdue``'s delay.
+    initial_list_timeout: float = INITIAL_LIST_TIMEOUT_S
     partitions: int = 8
     replication_factor: int = 1
 
@@ -70,7 +77,7 @@ async def run(settings: Settings, options: Options) -> None:
             for kind in kinds
         ]
         log.info("watching %d kinds as cluster %r", len(kinds), settings.cluster_name)
-        await supervise(reflectors, publisher)
+        await supervise(reflectors, publisher, initial_list_timeout=options.initial_list_timeout)
 
 
 class InitialList:
@@ -86,16 +93,29 @@ class InitialList:
     ) -> None:
         self.cluster = cluster
         self.clock = clock
-        self._pending = {id(r) for r in reflectors}
+        self._pending = {id(r): r.resource.kind for r in reflectors}
         self._closed = False
 
     def listed(self, reflector: watching.Reflector) -> envelope.Envelope | None:
         """``reflector`` finished its first list, or was skipped: the cluster's marker
         when it was the last one, else None."""
-        self._pending.discard(id(reflector))
+        self._pending.pop(id(reflector), None)
         if self._pending or self._closed:
             return None
         self._closed = True
+        return envelope.cluster_synced_marker(cluster=self.cluster, observed_at=self.clock())
+
+    def overdue(self) -> envelope.Envelope | None:
+        """The cluster's marker now, whatever has not listed yet (None once sent): the
+        deriver holds the cluster's alerts until it comes."""
+        if self._closed:
+            return None
+        self._closed = True
+        log.warning(
+            "cluster %r: %s not listed yet; alerts from now on anyway",
+            self.cluster,
+            ", ".join(sorted(set(self._pending.values()))),
+        )
         return envelope.cluster_synced_marker(cluster=self.cluster, observed_at=self.clock())
 
 
@@ -122,8 +142,20 @@ async def _close_initial_list(
         await publisher.flush()
 
 
+async def close_when_overdue(
+    initial: InitialList, publisher: publishing.Publisher, after_s: float
+) -> None:
+    """After ``after_s``, the cluster's marker if a kind still has not listed (one whose
+    list keeps failing must not hold every alert back for ever)."""
+    await asyncio.sleep(after_s)
+    await _close_initial_list(initial.overdue(), publisher)
+
+
 async def supervise(
-    reflectors: Sequence[watching.Reflector], publisher: publishing.Publisher
+    reflectors: Sequence[watching.Reflector],
+    publisher: publishing.Publisher,
+    *,
+    initial_list_timeout: float = INITIAL_LIST_TIMEOUT_S,
 ) -> None:
     """Run every pump; the first failure (or a failed delivery) cancels the rest and is raised."""
     clusters = {r.cluster for r in reflectors}
@@ -132,8 +164,12 @@ async def supervise(
         asyncio.create_task(pump(r, publisher, initial[r.cluster]), name=r.resource.kind)
         for r in reflectors
     }
+    overdue = {
+        asyncio.create_task(close_when_overdue(i, publisher, initial_list_timeout))
+        for i in initial.values()
+    }
     failure = asyncio.create_task(publisher.failure(), name="kafka-delivery")
-    running: set[asyncio.Task[None]] = set(pumps) | {failure}
+    running: set[asyncio.Task[None]] = set(pumps) | overdue | {failure}
     try:
         while pumps & running:
             done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any, cast
+
+import pytest
 
 from producers import publishing, running, watching
 from topolog.core import envelope
@@ -17,6 +21,7 @@ class FakeReflector:
 
     def __init__(self, kind: str, lists: int = 1, *, skipped: bool = False) -> None:
         self.kind, self.lists, self.skipped = kind, lists, skipped
+        self.resource = SimpleNamespace(kind=kind)
         self.cluster = CLUSTER
         self.go = asyncio.Event()
 
@@ -96,3 +101,28 @@ async def test_no_marker_while_a_kind_has_not_listed() -> None:
         cluster=CLUSTER, observed_at=3.0
     )
     assert initial.listed(reflectors[1]) is None
+
+
+async def test_a_kind_that_never_lists_holds_the_marker_back_only_until_the_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A kind whose list keeps failing (its reflector retries for ever) must not hold
+    every alert of the cluster back for ever: the marker goes anyway, naming it."""
+    publisher = FakePublisher()
+    stuck = FakeReflector("Secret")
+    listed = FakeReflector("Pod")
+    reflectors = cast(list[watching.Reflector], [listed, stuck])
+    initial = running.InitialList(CLUSTER, reflectors, clock=lambda: 5.0)
+    as_publisher = cast(publishing.Publisher, publisher)
+    listed.go.set()
+    await running.pump(reflectors[0], as_publisher, initial)
+    assert _markers(publisher.log) == []
+    with caplog.at_level(logging.WARNING, logger="producers.running"):
+        await running.close_when_overdue(initial, as_publisher, 0.01)
+    assert len(_markers(publisher.log)) == 1
+    assert "Secret not listed yet" in caplog.text
+    # The late kind lists at last: no second marker.
+    stuck.go.set()
+    await running.pump(reflectors[1], as_publisher, initial)
+    await running.close_when_overdue(initial, as_publisher, 0)
+    assert len(_markers(publisher.log)) == 1

@@ -29,8 +29,8 @@ producer found it, not changes to it — mid-list, a pod whose claim is not deri
 points at a placeholder and is DOWN for a moment. So the deriver raises no alert until
 the cluster's SYNCED marker (``envelope.cluster_synced_marker``: every kind listed),
 then one per node as it stands (``alerts.transition`` from nothing: the DOWN ones and
-the pods already outdated). A producer that sends no marker (an older one, a kind whose
-list keeps failing) delays the alerts by at most ``INITIAL_LIST_LIMIT_S`` of event time.
+the pods already outdated). A producer that sends no marker (an older one) delays the
+alerts by at most ``INITIAL_LIST_LIMIT_S`` of event time.
 
 Determinism: the result of an envelope depends only on the envelopes before it; changes
 and alerts are sorted (node upserts, edge upserts, edge deletes, node deletes; each by
