@@ -10,6 +10,7 @@ its own, so other tests sharing the platform do not interfere.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -107,6 +108,29 @@ def test_task_pv_pod_is_down_because_of_its_claim(gateway: str) -> None:
     chain = httpx.get(f"{gateway}/api/v1/nodes/{pod['ID']}/rootcause", timeout=10)
     assert chain.status_code == 200
     assert claim["ID"] in chain.text
+
+
+def test_the_alerts_topic_pages_for_the_pod_waiting_for_its_claim(
+    gateway: str, pipeline_env: dict[str, str]
+) -> None:
+    """What an alerting system consumes: the processor holds a cluster's alerts until the
+    real producer says every kind is listed (its cluster SYNCED marker); then the demo's
+    pod that waits for its claim is paged, DOWN, in the cluster's name."""
+    from tests.integration.processors.harness import read_all
+
+    def paged() -> list[dict[str, Any]]:
+        records = asyncio.run(
+            read_all(pipeline_env["TOPOLOG_KAFKA_BOOTSTRAP"], pipeline_env["TOPOLOG_TOPIC_ALERTS"])
+        )
+        return [
+            alert
+            for alert in (orjson.loads(r.value) for r in records)
+            if (alert["kind"], alert["name"], alert["newState"]) == ("pod", "task-pv-pod", "DOWN")
+        ]
+
+    alerts = eventually(paged, what="a DOWN alert for task-pv-pod")
+    assert {a["namespace"] for a in alerts} == {"default"}
+    assert all(a["source"]["topic"] == pipeline_env["TOPOLOG_TOPIC_RESOURCES"] for a in alerts)
 
 
 def test_bookinfo_default_deny_governs_every_pod_of_the_namespace(gateway: str) -> None:
