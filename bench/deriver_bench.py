@@ -50,6 +50,8 @@ def _rss_mb() -> float:
 def envelopes(pods: int, steps: int) -> tuple[list[envelope.Envelope], list[envelope.Envelope]]:
     sim = simulate.Simulator(seed=7, pods=pods, now=T0)
     sync = [simulation.to_envelope(e, cluster=CLUSTER, now=T0) for e in sim.initial()]
+    # The producer's marker: the churn after it raises its alerts, as in a processor.
+    sync.append(envelope.cluster_synced_marker(cluster=CLUSTER, observed_at=T0))
     churn: list[envelope.Envelope] = []
     for step in range(steps):
         t = T0 + 1 + step * 0.1

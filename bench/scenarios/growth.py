@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.scenarios import reach, stats
 from producers import simulation
-from topolog.core import graph, simulate
+from topolog.core import envelope, graph, simulate
 from topolog.core.derive.engine import Deriver
 from topolog.core.netpol import edges
 
@@ -39,6 +39,8 @@ def deriver_cost(pods: int, steps: int) -> stats.Result:
         deriver.apply(
             simulation.to_envelope(e, cluster="bench", now=now), source=graph.Source("g", 0, i)
         )
+    # The producer's marker: the churn after it raises its alerts, as in a processor.
+    deriver.apply(envelope.cluster_synced_marker(cluster="bench", observed_at=now))
     envs = []
     for step in range(steps):
         t = now + 1 + step * 0.1
