@@ -113,12 +113,19 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def metric(metrics_text: str, name: str, **labels: str) -> float | None:
+    """The value of the sample ``name`` with ``labels`` in a ``/metrics`` text (None: none)."""
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
 def deferred_versions(metrics_text: str) -> int | None:
     """``topolog_gateway_deferred_versions`` from the gateway's ``/metrics`` text."""
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name == "topolog_gateway_deferred_versions":
-            return int(family.samples[0].value)
-    return None
+    found = metric(metrics_text, "topolog_gateway_deferred_versions")
+    return None if found is None else int(found)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -143,6 +150,7 @@ class Stack:
     kafka: str = ""
     redis_port: int = 0
     gateway_port: int = 0
+    processor_port: int = 0
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="topolog-bench-")))
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     redis: aioredis.Redis | None = None
@@ -254,9 +262,14 @@ class Stack:
             bootstrap=self.kafka,
             options=processors_app.Options(app_id=env["TOPOLOG_PROCESSOR_APP_ID"]),
         )
+        self.processor_port = free_port()
         self._spawn(
             "processor",
-            runner.topolog_command("processor", "--log-level", "warning", *self.processor_args),
+            runner.topolog_command(
+                "processor",
+                *("--log-level", "warning", "--metrics-port", str(self.processor_port)),
+                *self.processor_args,
+            ),
         )
         self._spawn("projector", runner.topolog_command("projector", "--log-level", "WARNING"))
         if self.gateway:
@@ -330,6 +343,17 @@ class Stack:
         nodes = await self.redis.hlen(self.keys.alive(Kind.NODE))
         edges = await self.redis.hlen(self.keys.alive(Kind.EDGE))
         return int(nodes), int(edges)
+
+    async def wait_initial_list(self, cluster: str, *, limit_s: float) -> None:
+        """Poll until the processor has derived ``cluster``'s SYNCED marker (its gauge
+        ``topolog_processor_initial_list`` is 0): the list's alerts were sent."""
+
+        async def closed() -> bool:
+            async with httpx.AsyncClient(timeout=10) as client:
+                text = (await client.get(f"http://127.0.0.1:{self.processor_port}/metrics")).text
+            return metric(text, "topolog_processor_initial_list", cluster=cluster) == 0
+
+        await _eventually(closed, what="the initial list's end", limit_s=limit_s, check=self.check)
 
     async def deleted(self) -> tuple[int, int]:
         """(nodes, edges) deleted whose history the projection still keeps (its dead sets)."""

@@ -107,11 +107,13 @@ def summary(per_hop: Mapping[str, list[float]]) -> stats.Result:
 # -- I/O ------------------------------------------------------------------------------
 
 
-async def watch_feed(client: aioredis.Redis, key: str, log: FeedLog) -> None:
-    """Record every new feed entry's arrival until cancelled."""
+async def watch_feed(
+    client: aioredis.Redis, key: str, log: FeedLog, stop: asyncio.Event | None = None
+) -> None:
+    """Record every new feed entry's arrival until ``stop`` is set (or cancelled)."""
     last: bytes | str = "$"
-    while True:
-        reply: Any = await client.xread({key: last}, count=1000, block=1000)
+    while stop is None or not stop.is_set():
+        reply: Any = await client.xread({key: last}, count=1000, block=WATCH_BLOCK_MS)
         now = time.time()
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
@@ -119,16 +121,28 @@ async def watch_feed(client: aioredis.Redis, key: str, log: FeedLog) -> None:
                 log.add(now, b" ".join(v for v in fields.values() if isinstance(v, bytes)))
 
 
+#: How long each XREAD of ``watch_feed`` blocks (ms): how long its stop may take.
+WATCH_BLOCK_MS = 1000
+
+
 @contextlib.asynccontextmanager
 async def feed_watched(client: aioredis.Redis, key: str) -> AsyncIterator[FeedLog]:
     """``async with feed_watched(...) as log``: the feed's entries while inside."""
     log = FeedLog()
-    task = asyncio.create_task(watch_feed(client, key, log))
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_feed(client, key, log, stop))
     await asyncio.sleep(0)  # the first XREAD ("$") is sent before the caller goes on
     try:
         yield log
     finally:
-        await stopping.cancel_and_wait(task)
+        # Stopped between reads, not cancelled: redis-py's cancellation of a blocked
+        # XREAD once never finished (a churn bench waited in it for 10 minutes).
+        stop.set()
+        done, _ = await asyncio.wait({task}, timeout=3 * WATCH_BLOCK_MS / 1000)
+        if not done:
+            await stopping.cancel_and_wait(task)
+        elif not task.cancelled():
+            task.result()
 
 
 #: Longest read of a topic's records since the churn began (~20k records: seconds).

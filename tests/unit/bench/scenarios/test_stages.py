@@ -81,3 +81,15 @@ def test_the_gateways_deferred_versions_are_read_from_its_metrics() -> None:
     )
     assert stack.deferred_versions(text) == 2043
     assert stack.deferred_versions("topolog_gateway_revision 12.0\n") is None
+
+
+def test_a_processors_per_cluster_gauge_is_read_by_its_labels() -> None:
+    text = (
+        "# HELP topolog_processor_initial_list 1 while listing.\n"
+        "# TYPE topolog_processor_initial_list gauge\n"
+        'topolog_processor_initial_list{cluster="east"} 0.0\n'
+        'topolog_processor_initial_list{cluster="bench"} 1.0\n'
+    )
+    assert stack.metric(text, "topolog_processor_initial_list", cluster="bench") == 1
+    assert stack.metric(text, "topolog_processor_initial_list", cluster="east") == 0
+    assert stack.metric(text, "topolog_processor_initial_list", cluster="west") is None
