@@ -25,8 +25,9 @@ How an event is derived:
    an older copy of what they read); a config change re-checks only its referrers.
 
 Alerts of the initial list: what comes first of a cluster is the cluster as the
-producer found it, not changes to it — mid-list, a pod whose claim is not derived yet
-points at a placeholder and is DOWN for a moment. So the deriver raises no alert until
+producer found it, not changes to it — mid-list, a pod derived before the claim or
+Secret it refers to points at a placeholder, DOWN ("Missing") until the object comes.
+So the deriver raises no alert until
 the cluster's SYNCED marker (``envelope.cluster_synced_marker``: every kind listed),
 then one per node as it stands (``alerts.transition`` from nothing: the DOWN ones and
 the pods already outdated). A producer that sends no marker (an older one) delays the
