@@ -292,9 +292,9 @@ class Hub:
         """Read and apply up to ``limit`` deferred versions; False when one of them is
         gone from the history (the mirror cannot be completed: reload)."""
         mirror = self.mirror
-        wanted = mirror.deferred_wanted(limit)
-        if not any(ids for ids, _ in wanted.values()):
+        if not mirror.deferred:
             return True
+        wanted = mirror.deferred_wanted(limit)
         # Versions parsed by the 100,000 and kept for good: the collector would walk
         # them in young collections for nothing (in process, 1M versions: 7.4-8.2 CPU-s
         # as the gateway's collector is set, 6.2-6.4 paused and frozen at the end).

@@ -96,7 +96,7 @@ def route(records: Sequence[Record], *, max_bytes: int = MAX_BATCH_BYTES) -> Rou
         checked = check(record)
         if isinstance(checked, DeadLetter):
             out.deadletters.append(checked)
-        elif checked.type is envelope.EventType.SYNCED and checked.kind != envelope.CLUSTER_KIND:
+        elif checked.type is envelope.EventType.SYNCED and not envelope.is_cluster_synced(checked):
             out.skipped += 1
         else:
             assert record.value is not None  # check() dead-letters empty records

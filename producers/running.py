@@ -100,22 +100,24 @@ class InitialList:
         """``reflector`` finished its first list, or was skipped: the cluster's marker
         when it was the last one, else None."""
         self._pending.pop(id(reflector), None)
-        if self._pending or self._closed:
-            return None
-        self._closed = True
-        return envelope.cluster_synced_marker(cluster=self.cluster, observed_at=self.clock())
+        return None if self._pending else self._close()
 
     def overdue(self) -> envelope.Envelope | None:
         """The cluster's marker now, whatever has not listed yet (None once sent): the
         deriver holds the cluster's alerts until it comes."""
+        if not self._closed:
+            log.warning(
+                "cluster %r: %s not listed yet; alerts from now on anyway",
+                self.cluster,
+                ", ".join(sorted(set(self._pending.values()))),
+            )
+        return self._close()
+
+    def _close(self) -> envelope.Envelope | None:
+        """The cluster's marker, the first time only."""
         if self._closed:
             return None
         self._closed = True
-        log.warning(
-            "cluster %r: %s not listed yet; alerts from now on anyway",
-            self.cluster,
-            ", ".join(sorted(set(self._pending.values()))),
-        )
         return envelope.cluster_synced_marker(cluster=self.cluster, observed_at=self.clock())
 
 
