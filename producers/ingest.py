@@ -74,7 +74,8 @@ async def publish(
     ) as publisher:
         await publisher.publish(list(events))
         # Once the events are acknowledged: the markers' timestamps come after theirs.
-        await publisher.publish(markers)
+        for marker in markers:
+            await publisher.publish_marker(marker)
 
 
 def _latest_per_cluster(events: Sequence[envelope.Envelope]) -> dict[str, float]:

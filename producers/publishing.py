@@ -130,6 +130,28 @@ class Publisher:
         await self._send_batches(builders)
         await self.flush()
 
+    async def publish_marker(self, marker: envelope.Envelope) -> None:
+        """Publish a cluster's SYNCED ``marker`` as one copy on every partition, each after
+        what was queued for its partition before it and naming how many there are
+        (``envelope.cluster_synced_marker``), then await every delivery so far.
+
+        Only per-partition order holds downstream: a single copy, on the partition of its
+        key, could be read before objects of another partition listed ahead of it."""
+        partitions = sorted(await self._producer.partitions_for(self.topic))
+        copy = envelope.cluster_synced_marker(
+            cluster=marker.cluster, observed_at=marker.observed_at, partitions=len(partitions)
+        )
+        key, value = copy.key.encode(), copy.to_json()
+        for partition in partitions:
+            future = await self._producer.send(
+                self.topic, value=value, key=key, partition=partition
+            )
+            self._pending.add(future)
+            metrics.PENDING.inc()
+            future.add_done_callback(self._delivered)
+        metrics.EVENTS.labels(kind=copy.kind, type=copy.type.value).inc(len(partitions))
+        await self.flush()
+
     async def _send_batches(self, builders: dict[int, BatchBuilder]) -> None:
         """Send every partition's batch (in partition order) and forget them."""
         for partition in sorted(builders):

@@ -140,8 +140,7 @@ async def _close_initial_list(
 ) -> None:
     if marker is not None:
         log.info("cluster %r: every kind listed", marker.cluster)
-        await publisher.submit(marker)
-        await publisher.flush()
+        await publisher.publish_marker(marker)
 
 
 async def close_when_overdue(

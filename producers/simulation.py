@@ -75,8 +75,9 @@ async def to_kafka(
             await publisher.flush()
             on_initial(len(chunk))
         # The initial objects are the cluster as a producer lists it.
-        await publisher.submit(envelope.cluster_synced_marker(cluster=cluster, observed_at=now))
-        await publisher.flush()
+        await publisher.publish_marker(
+            envelope.cluster_synced_marker(cluster=cluster, observed_at=now)
+        )
         churned = 0
 
         async def step() -> int:

@@ -76,7 +76,7 @@ async def run(stack: stacks.Stack, pods: int) -> tuple[stats.Result, Loaded]:
         published = time.perf_counter()
         # As a producer does once every kind is listed: the list's alerts come after it.
         marker = envelope.cluster_synced_marker(cluster=CLUSTER, observed_at=time.time())
-        await publisher.publish([marker])
+        await publisher.publish_marker(marker)
     done = await stack.wait_counts(nodes, edges, limit_s=max(300.0, len(envs) / 200))
     await stack.wait_initial_list(CLUSTER, limit_s=120)
     await asyncio.sleep(0.5)  # sent before the gauge moved; acknowledged a moment later

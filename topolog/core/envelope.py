@@ -53,7 +53,8 @@ class Envelope:
     resource_version: str
     #: Seconds since the epoch when the producer observed the change.
     observed_at: float
-    #: The sanitized object (see ``topolog.core.sanitize``); ``{}`` for SYNCED.
+    #: The sanitized object (see ``topolog.core.sanitize``); ``{}`` for a kind's SYNCED,
+    #: ``{"partitions": n}`` for a cluster's (``cluster_synced_marker``).
     object: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -154,16 +155,22 @@ def stable_uid(cluster: str, kind: str, namespace: str, name: str) -> str:
 CLUSTER_KIND = "Cluster"
 
 
-def cluster_synced_marker(*, cluster: str, observed_at: float) -> Envelope:
+def cluster_synced_marker(*, cluster: str, observed_at: float, partitions: int = 1) -> Envelope:
     """The record that says the initial list of every kind the producer watches is
     complete: what came before it is the cluster as it was found, not changes to it
-    (the deriver raises no alert for it until then; ``derive.engine``)."""
+    (the deriver raises no alert for it until then; ``derive.engine``).
+
+    A producer publishes one copy on each of the topic's ``partitions``
+    (``publishing.Publisher.publish_on_every_partition``): only per-partition order holds
+    end to end, so the list is complete once the copy of every partition was read, each
+    after what its partition carried before it (``marker_partitions``)."""
     return synced_marker(
         cluster=cluster,
         api_version="v1",
         kind=CLUSTER_KIND,
         resource_version="",
         observed_at=observed_at,
+        object={"partitions": partitions},
     )
 
 
@@ -172,8 +179,23 @@ def is_cluster_synced(env: Envelope) -> bool:
     return env.type is EventType.SYNCED and env.kind == CLUSTER_KIND
 
 
+def marker_partitions(env: Envelope) -> int:
+    """How many partitions carry a copy of the cluster marker ``env`` (1 when it does not
+    say, as from a producer that sent one copy only; a bad value counts as 1)."""
+    partitions = env.object.get("partitions", 1)
+    if isinstance(partitions, int) and not isinstance(partitions, bool) and partitions > 0:
+        return partitions
+    return 1
+
+
 def synced_marker(
-    *, cluster: str, api_version: str, kind: str, resource_version: str, observed_at: float
+    *,
+    cluster: str,
+    api_version: str,
+    kind: str,
+    resource_version: str,
+    observed_at: float,
+    object: dict[str, Any] | None = None,
 ) -> Envelope:
     """The record that says the initial list of ``kind`` is complete."""
     return Envelope(
@@ -186,4 +208,5 @@ def synced_marker(
         type=EventType.SYNCED,
         resource_version=resource_version,
         observed_at=observed_at,
+        object=object if object is not None else {},
     )

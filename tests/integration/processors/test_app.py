@@ -8,6 +8,7 @@ import time
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from processors import folding, pipeline
 from processors.deriving import Derivation
@@ -16,6 +17,7 @@ from tests.integration.processors.harness import (
     counter,
     describe_difference,
     free_port,
+    partitions,
     read_all,
 )
 from tests.unit.processors import scenario
@@ -266,3 +268,61 @@ async def test_an_initial_list_read_out_of_order_pages_nobody_for_what_it_found_
     assert {a["id"] for a in alerts} == down and len(alerts) == len(down)
     assert {(a["kind"], a["name"]) for a in alerts} >= {("pod", "stuck")}
     assert all(a["oldState"] is None and a["newState"] == "DOWN" for a in alerts)
+
+
+async def test_the_list_ends_only_once_every_partition_s_marker_was_read(run: Run) -> None:
+    """The route stage keeps only per-partition order. A partition whose fetch comes late
+    (here: published last) still holds objects listed before the marker; the copies of
+    the other partitions must not end the list, or its "Missing" moments page someone."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from tests.unit.core.derive import objects as o
+
+    *listed, _ = scenario.cluster(o.CLUSTER, seed=32, pods=120, churn=0)
+    listed.sort(key=lambda e: -kinds.derive_rank(e.kind))  # referring kinds first
+    await run.create_topics()
+    topic = run.settings.topic_resources
+    count = len(await partitions(run.bootstrap, topic))
+    ids = list(range(count))
+    late = 0
+
+    def partition(env: envelope.Envelope) -> int:
+        return int(DefaultPartitioner()(env.key.encode(), ids, ids))
+
+    marker = envelope.cluster_synced_marker(
+        cluster=o.CLUSTER, observed_at=scenario.T0 + 1, partitions=count
+    )
+
+    async def send_markers(on: list[int]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=run.bootstrap, acks="all")
+        await producer.start()
+        try:
+            for p in on:
+                await producer.send_and_wait(
+                    topic, value=marker.to_json(), key=marker.key.encode(), partition=p
+                )
+        finally:
+            await producer.stop()
+
+    port = free_port()
+    run.start_worker(metrics_port=port)
+    await run.wait_members(1)
+    await run.publish([e for e in listed if partition(e) != late])
+    await send_markers([p for p in ids if p != late])
+    await run.wait_drained()
+    nodes, _ = folding.fold(await run.changesets())
+    missing = {i for i, n in nodes.items() if n.metadata.get("StateReason") == "Missing"}
+    assert missing  # what the late partition holds is still a placeholder
+    assert counter(port, "topolog_processor_initial_list", cluster=o.CLUSTER) == 1
+    assert await read_all(run.bootstrap, run.settings.topic_alerts) == []
+    await run.publish([e for e in listed if partition(e) == late])
+    await send_markers([late])
+    await run.wait_drained()
+    assert counter(port, "topolog_processor_initial_list", cluster=o.CLUSTER) == 0
+    nodes, _ = folding.fold(await run.changesets())
+    down = {i for i, n in nodes.items() if n.metadata["State"] == "DOWN"}
+    alerts = [
+        orjson.loads(r.value) for r in await read_all(run.bootstrap, run.settings.topic_alerts)
+    ]
+    assert {a["id"] for a in alerts} == down
+    assert not missing & {a["id"] for a in alerts}

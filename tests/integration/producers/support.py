@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from topolog.core.envelope import Envelope, is_cluster_synced
@@ -188,9 +188,28 @@ def synced(run: Run, kinds: set[str], times: int = 1) -> bool:
     return all(counts.get(kind, 0) >= times for kind in kinds)
 
 
-def cluster_markers(run: Run) -> list[Envelope]:
-    """The cluster SYNCED markers published (one per producer run)."""
-    return [e for e in envelopes(run) if is_cluster_synced(e)]
+def cluster_markers(run: Run) -> dict[float, list[Envelope]]:
+    """The cluster SYNCED markers published, by their time: one per producer run, each a
+    copy on every partition."""
+    out: dict[float, list[Envelope]] = {}
+    for e in envelopes(run):
+        if is_cluster_synced(e):
+            out.setdefault(e.observed_at, []).append(e)
+    return out
+
+
+def partitions(run: Run) -> int:
+    """How many partitions the run's resources topic has."""
+
+    async def count() -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=run.platform.kafka)
+        await producer.start()
+        try:
+            return len(await producer.partitions_for(run.resources))
+        finally:
+            await producer.stop()
+
+    return asyncio.run(count())
 
 
 def first_lists_closed(run: Run, kinds: set[str]) -> float:

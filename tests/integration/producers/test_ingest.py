@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from topolog.core.envelope import EventType
+from topolog.core.envelope import EventType, marker_partitions
 
 from . import support
 from .support import Run
@@ -44,11 +44,12 @@ def test_ingest_of_a_directory_publishes_every_object_then_deletes_them(
         ("ADDED", "Service", "shop", "web"),
         ("DELETED", "Deployment", "default", "web"),
         ("DELETED", "Service", "shop", "web"),
-        # Each ingest is a complete list: it closes the cluster's initial list.
-        ("SYNCED", "Cluster", "", ""),
-        ("SYNCED", "Cluster", "", ""),
+        # Each ingest is a complete list: it closes the cluster's initial list, with a
+        # copy of the marker on every partition of the topic.
+        *[("SYNCED", "Cluster", "", "")] * (2 * support.partitions(run)),
     ]
     markers = [e for e in events if e.type is EventType.SYNCED]
+    assert {marker_partitions(m) for m in markers} == {support.partitions(run)}
     assert min(m.observed_at for m in markers) >= max(
         e.observed_at for e in events if e.type is EventType.ADDED
     )

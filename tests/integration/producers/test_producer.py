@@ -15,7 +15,7 @@ import pytest
 
 from producers import kube, watching
 from topolog.core import resources
-from topolog.core.envelope import Envelope, EventType, object_key
+from topolog.core.envelope import Envelope, EventType, marker_partitions, object_key
 from topolog.platform.state import Endpoints
 
 from . import support
@@ -108,9 +108,14 @@ def test_create_update_delete_of_every_kind_appears_in_order(run: Run) -> None:
     ns = f"it-{tag}"
     with support.producer(run):
         support.eventually(lambda: support.synced(run, ALL_KINDS), what="initial sync")
-        # Once every kind is listed, one cluster marker says the initial list is complete.
-        [marker] = support.eventually(lambda: support.cluster_markers(run), what="cluster marker")
-        assert marker.observed_at >= support.first_lists_closed(run, ALL_KINDS)
+        # Once every kind is listed, one cluster marker says the initial list is complete:
+        # a copy on every partition.
+        [(at, copies)] = support.eventually(
+            lambda: list(support.cluster_markers(run).items()), what="cluster marker"
+        )
+        assert at >= support.first_lists_closed(run, ALL_KINDS)
+        partitions = support.partitions(run)
+        assert len(copies) == partitions and {marker_partitions(c) for c in copies} == {partitions}
         support.kubectl(run, "create", "namespace", ns)
         support.kubectl(run, "label", "namespace", ns, "touched=yes")
         objects = every_kind(ns, tag)
@@ -177,6 +182,8 @@ def _changes_while_stopped(run: Run, *, stop_signal: int, compact: bool) -> None
             support.eventually(lambda: support.synced(run, {"ConfigMap"}, times=2), what="resync")
             # Each run of the producer closes its initial list once.
             support.eventually(lambda: len(support.cluster_markers(run)) == 2, what="markers")
+            copies = [len(c) for c in support.cluster_markers(run).values()]
+            assert copies == [support.partitions(run)] * 2
         history = by_key(support.envelopes(run))
         mine = {k.rsplit("/", 1)[1]: [e.type.value for e in v] for k, v in history.items()
                 if f"/{ns}/" in k and not k.endswith("/kube-root-ca.crt")}  # fmt: skip

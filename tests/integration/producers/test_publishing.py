@@ -75,3 +75,30 @@ async def test_batched_publish_keeps_per_key_order_and_the_partitioner_s_placeme
     assert all(len(p) == 1 for p in partitions.values())
     assert all(v == list(range(1, 32)) for v in versions.values())
     assert len({p for ps in partitions.values() for p in ps}) > 1
+
+
+async def test_the_cluster_marker_goes_on_every_partition_after_what_each_carried(
+    run: Run,
+) -> None:
+    """A consumer merging partitions may read one partition's copy early; each copy
+    still comes after its partition's objects, and says how many copies there are."""
+    spec = topics.TopicSpec(run.resources, 3, {})
+    await topics.ensure(run.platform.kafka, [spec])
+    objects = [_envelope(run.cluster, f"cm-{i}", 0, padding=10) for i in range(30)]
+    marker = envelope.cluster_synced_marker(cluster=run.cluster, observed_at=1_700_000_100.0)
+    async with publishing.Publisher(bootstrap=run.platform.kafka, topic=run.resources) as pub:
+        for event in objects:
+            await pub.submit(event)  # queued, not yet delivered: the marker goes behind them
+        await pub.publish_marker(marker)
+
+    records = await _read(run.platform.kafka, run.resources, len(objects) + 3)
+    per_partition: dict[int, list[envelope.Envelope]] = defaultdict(list)
+    for partition, _, value in records:
+        per_partition[partition].append(envelope.Envelope.from_json(value))
+    assert sorted(per_partition) == [0, 1, 2]
+    for events in per_partition.values():
+        *listed, last = events
+        assert envelope.is_cluster_synced(last) and envelope.marker_partitions(last) == 3
+        assert last.observed_at == marker.observed_at
+        assert not any(envelope.is_cluster_synced(e) for e in listed)
+    assert sum(len(events) - 1 for events in per_partition.values()) == len(objects)

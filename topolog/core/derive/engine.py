@@ -27,11 +27,14 @@ How an event is derived:
 Alerts of the initial list: what comes first of a cluster is the cluster as the
 producer found it, not changes to it — mid-list, a pod derived before the claim or
 Secret it refers to points at a placeholder, DOWN ("Missing") until the object comes.
-So the deriver raises no alert until
-the cluster's SYNCED marker (``envelope.cluster_synced_marker``: every kind listed),
-then one per node as it stands (``alerts.transition`` from nothing: the DOWN ones and
-the pods already outdated). A producer that sends no marker (an older one) delays the
-alerts by at most ``INITIAL_LIST_LIMIT_S`` of event time.
+So the deriver raises no alert until the cluster's SYNCED marker
+(``envelope.cluster_synced_marker``: every kind listed) was read from every partition
+of the resources topic — a copy on each, because a copy read from one partition may
+overtake objects of another listed before it, while each copy comes after all its
+partition carried before it. Then it raises one per node as it stands
+(``alerts.transition`` from nothing: the DOWN ones and the pods already outdated). A
+producer that sends no marker (an older one) delays the alerts by at most
+``INITIAL_LIST_LIMIT_S`` of event time.
 
 Determinism: the result of an envelope depends only on the envelopes before it; changes
 and alerts are sorted (node upserts, edge upserts, edge deletes, node deletes; each by
@@ -169,6 +172,9 @@ class Deriver:
         self.initial_list = initial_list
         #: ``observed_at`` of the first envelope of the initial list (0: none yet).
         self._list_started = 0.0
+        #: The partitions whose copy of the cluster marker was read (the list ends once
+        #: every partition's was: ``envelope.marker_partitions``).
+        self._marked_partitions: set[int] = set()
         self._index = indexes.Index()
         self._cascade = cascade.Cascade()
         self._objects: dict[str, _Object] = {}
@@ -209,7 +215,9 @@ class Deriver:
         """Derive one envelope; return what it changed."""
         if env.type is envelope.EventType.SYNCED:
             if self.initial_list and env.kind == envelope.CLUSTER_KIND:
-                return DeriveResult(alerts=self._end_initial_list(env.observed_at, source))
+                self._marked_partitions.add(source.partition if source is not None else 0)
+                if len(self._marked_partitions) >= envelope.marker_partitions(env):
+                    return DeriveResult(alerts=self._end_initial_list(env.observed_at, source))
             return DeriveResult()
         kind = KINDS.get(env.kind)
         if kind is None or kind.derived:

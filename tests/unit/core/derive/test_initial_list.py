@@ -83,6 +83,40 @@ def test_after_the_list_a_change_alerts_at_once_and_a_second_marker_changes_noth
     assert d.apply(cluster_synced(at=1020.0)) == engine.DeriveResult()
 
 
+def test_the_list_ends_once_every_partition_s_copy_of_the_marker_was_read() -> None:
+    """Only per-partition order holds: partition 0's copy can be read before an object of
+    partition 1 that was listed before it. The list ends with the last partition's copy."""
+    d = engine.Deriver(o.CLUSTER)
+    apply_all(d, [o.env(o.namespace("default")), o.env(wordpress_pod())])
+    copy = envelope.cluster_synced_marker(cluster=o.CLUSTER, observed_at=1000.0, partitions=2)
+    assert d.apply(copy, source=graph.Source("resources", 0, 7)).alerts == []
+    # Partition 0 again (a restarted producer's copy) does not stand for partition 1.
+    assert d.apply(copy, source=graph.Source("resources", 0, 9)).alerts == []
+    assert d.initial_list
+    # The Secret, listed before the marker, arrives from partition 1: no "Missing" alert.
+    assert d.apply(o.env(secret())).alerts == []
+    assert d.apply(copy, source=graph.Source("resources", 1, 3)).alerts == []
+    assert not d.initial_list and down_ids(d) == set()
+
+
+def test_a_marker_that_does_not_say_how_many_partitions_is_the_only_one() -> None:
+    bare = envelope.synced_marker(
+        cluster=o.CLUSTER, api_version="v1", kind="Cluster", resource_version="", observed_at=1.0
+    )
+    assert envelope.is_cluster_synced(bare) and envelope.marker_partitions(bare) == 1
+    for bad in (0, -2, True, "3", 1.5):
+        odd = envelope.Envelope(**{**_fields(bare), "object": {"partitions": bad}})
+        assert envelope.marker_partitions(odd) == 1, bad
+    d = engine.Deriver(o.CLUSTER)
+    d.apply(o.env(o.namespace("default")))
+    d.apply(bare, source=graph.Source("resources", 5, 0))
+    assert not d.initial_list
+
+
+def _fields(env: envelope.Envelope) -> dict[str, Any]:
+    return {name: getattr(env, name) for name in envelope.Envelope.__dataclass_fields__}
+
+
 def test_a_kinds_marker_does_not_end_the_list() -> None:
     d = engine.Deriver(o.CLUSTER)
     kind_listed = envelope.synced_marker(
