@@ -161,7 +161,7 @@ def cluster_synced_marker(*, cluster: str, observed_at: float, partitions: int =
     (the deriver raises no alert for it until then; ``derive.engine``).
 
     A producer publishes one copy on each of the topic's ``partitions``
-    (``publishing.Publisher.publish_on_every_partition``): only per-partition order holds
+    (``producers.publishing.Publisher.publish_marker``): only per-partition order holds
     end to end, so the list is complete once the copy of every partition was read, each
     after what its partition carried before it (``marker_partitions``)."""
     return synced_marker(
