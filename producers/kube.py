@@ -29,6 +29,11 @@ PARTIAL_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1
 PARTIAL = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
 
+class QuietStream(TimeoutError):
+    """An open streaming response sent nothing for its read timeout: quiet, or a
+    half-open connection (indistinguishable from here)."""
+
+
 class ApiError(Exception):
     """The API answered with an error status (or a watch ERROR event)."""
 
@@ -108,8 +113,9 @@ class Kube:
         accept: str,
         read_timeout: float,
     ) -> AsyncIterator[bytes]:
-        """The lines of a streaming response; ``TimeoutError`` after ``read_timeout``
-        seconds without a byte (a half-open connection looks exactly like a quiet one)."""
+        """The lines of a streaming response; ``QuietStream`` after ``read_timeout``
+        seconds without a byte once it is open (a half-open connection looks exactly like
+        a quiet one), ``TimeoutError`` when it does not open in time."""
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=read_timeout)
         resp = await self._request("GET", path, query=query, accept=accept, client_timeout=timeout)
         response = resp.response
@@ -117,8 +123,11 @@ class Kube:
             if resp.status >= 400:
                 raise _error(resp.status, resp.reason or "", _loads(await resp.read()))
             while True:
-                async with asyncio.timeout(read_timeout):
-                    line = await response.content.readline()
+                try:
+                    async with asyncio.timeout(read_timeout):
+                        line = await response.content.readline()
+                except TimeoutError:
+                    raise QuietStream(f"no byte for {read_timeout:.0f}s") from None
                 if not line:
                     return
                 if line.strip():

@@ -23,6 +23,11 @@ WATCH_RESTARTS = Counter(
     "Watch streams reopened (server timeout, dropped or half-open connection)",
     ["kind"],
 )
+QUIET_WATCHES = Counter(
+    "topolog_producer_quiet_watches_total",
+    "Watch streams that sent nothing for the read timeout and were reopened (a quiet kind)",
+    ["kind"],
+)
 ERRORS = Counter(
     "topolog_producer_errors_total",
     "Errors while listing or watching a kind",

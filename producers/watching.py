@@ -13,6 +13,10 @@ Three nested loops, outermost first:
   (``reconciling.DeletedFinalStateUnknown``) and nothing unchanged is republished.
 - ``_watch_stream``: one watch request from the last seen resourceVersion, with
   bookmarks, a server-side timeout and a client-side read timeout (half-open sockets).
+  A watch silent for the read timeout ends like one the server closed (watched again
+  at once, no warning): the apiserver sends no bookmark for a kind nothing happens to,
+  so a quiet kind's watch looks exactly like a half-open one; a dead connection shows
+  when the next watch fails.
 
 Ordering promise: per object, events are yielded in resourceVersion order, and the
 memory is updated as each is yielded — the consumer must publish each before asking
@@ -213,7 +217,7 @@ class Reflector:
             self.resource.path, query=query, accept=accept, read_timeout=self.read_timeout
         )
         try:
-            async for line in _guard(lines):
+            async for line in self._until_quiet(_guard(lines)):
                 event = orjson.loads(line)
                 self.received += 1
                 kind, obj = event.get("type"), event.get("object") or {}
@@ -240,6 +244,24 @@ class Reflector:
                 self.backoff.reset()
         finally:
             await lines.aclose()  # type: ignore[attr-defined]
+
+    async def _until_quiet(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """``lines``, ending like a watch the server closed when they go quiet for the read
+        timeout: the apiserver sends no bookmark for a kind nothing happens to (its watch
+        cache's resourceVersion does not move), so a quiet kind's watch is silent until its
+        ``timeoutSeconds``. Watching again from the last resourceVersion loses nothing, and
+        on a really dead connection the new watch fails, with its warning and backoff."""
+        try:
+            async for line in lines:
+                yield line
+        except kube.QuietStream:
+            log.debug(
+                "%s: no event for %.0fs; watching again from %s",
+                self.resource.kind,
+                self.read_timeout,
+                self.resource_version,
+            )
+            metrics.QUIET_WATCHES.labels(kind=self.resource.kind).inc()
 
     def _publishable(
         self, change: reconciling.Change, now: float, list_rv: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import signal
 import uuid
 from collections import defaultdict
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from producers import kube, watching
 from topolog.core import resources
@@ -324,3 +326,56 @@ def test_secret_values_never_reach_any_topic(run: Run) -> None:
                 assert needle not in key and needle not in value, f"canary leaked into {topic}"
     finally:
         support.kubectl(run, "delete", "namespace", ns, "--wait=false")
+
+
+#: A kind nobody changes unless a test does (the apiserver's built-in priority classes).
+PRIORITY_CLASSES = resources.Resource(
+    group="scheduling.k8s.io",
+    version="v1",
+    plural="priorityclasses",
+    kind="PriorityClass",
+    namespaced=False,
+)
+
+
+async def test_a_quiet_watch_is_reopened_without_a_warning_and_sees_the_next_change(
+    platform: Endpoints, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The apiserver sends no bookmark for a kind nothing happens to, so its watch is
+    silent for the read timeout; that is the end of a watch, not an error."""
+    name = f"it-{uuid.uuid4().hex[:6]}"
+    r = support.new_run(platform)
+
+    def quiet_watches() -> float:
+        sample = REGISTRY.get_sample_value(
+            "topolog_producer_quiet_watches_total", {"kind": "PriorityClass"}
+        )
+        return sample or 0.0
+
+    try:
+        async with kube.connect(Path(platform.kubeconfig)) as client:
+            reflector = watching.Reflector(
+                client=client,
+                resource=PRIORITY_CLASSES,
+                cluster=r.cluster,
+                published={},
+                read_timeout=2.0,
+            )
+            stream = reflector.events()
+            await _until_synced(stream, what="the initial list")
+            before = quiet_watches()
+            with caplog.at_level(logging.INFO, logger="producers.watching"):
+                following = asyncio.ensure_future(anext(stream))
+                await asyncio.sleep(5.0)  # two read timeouts with nothing to say
+                assert not following.done()
+                await asyncio.to_thread(
+                    support.kubectl, r, "create", "priorityclass", name, "--value=1000"
+                )
+                event = await asyncio.wait_for(following, 30)
+            await stream.aclose()
+        assert (event.type, event.name) == (EventType.ADDED, name)
+        assert quiet_watches() - before >= 2
+        assert reflector.lists == 1
+        assert not [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.WARNING]
+    finally:
+        support.kubectl(r, "delete", "priorityclass", name, "--ignore-not-found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -236,3 +237,38 @@ def test_backoff_grows_is_capped_and_resets() -> None:
         assert 0.0 <= backoff.next_delay() <= ceiling
     backoff.reset()
     assert backoff.attempt == 0
+
+
+async def test_a_quiet_watch_is_watched_again_at_once_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The apiserver sends no bookmark for a kind nothing happens to: its watch is silent
+    until the read timeout. That is the end of a watch, not an error."""
+    api = FakeApi(
+        [pod("a", "ua", 1)],
+        rv=1,
+        streams=[
+            [kube.QuietStream("no byte for 120s")],
+            [kube.QuietStream("no byte for 120s")],
+            [{"type": "MODIFIED", "object": pod("a", "ua", 5)}],
+        ],
+    )
+    r = reflector(api, watch_lasts=120.0)
+    with caplog.at_level(logging.DEBUG, logger="producers.watching"):
+        events = await drain(r)
+    assert summary(events) == [("ADDED", "a"), ("SYNCED", ""), ("MODIFIED", "a")]
+    assert [w["resourceVersion"] for w in api.watches] == ["1", "1", "1", "5"]
+    assert len(api.lists) == 1
+    assert r.backoff.attempt == 0  # no backoff: nothing went wrong
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
+    assert any("no event for 120s" in rec.getMessage() for rec in caplog.records)
+
+
+async def test_a_stream_that_does_not_open_in_time_is_still_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api = FakeApi([pod("a", "ua", 1)], rv=1, streams=[TimeoutError(), []])
+    r = reflector(api, watch_lasts=120.0)
+    await drain(r)
+    assert r.backoff.attempt == 1
+    assert any(rec.levelno == logging.WARNING for rec in caplog.records)
