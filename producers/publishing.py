@@ -96,10 +96,8 @@ class Publisher:
         future = await self._producer.send(
             self.topic, value=event.to_json(), key=event.key.encode()
         )
-        self._pending.add(future)
-        metrics.PENDING.inc()
+        self._track(future)
         metrics.EVENTS.labels(kind=event.kind, type=event.type.value).inc()
-        future.add_done_callback(self._delivered)
 
     async def publish(self, events: list[envelope.Envelope]) -> None:
         """Queue every record, then await their deliveries.
@@ -143,12 +141,9 @@ class Publisher:
         )
         key, value = copy.key.encode(), copy.to_json()
         for partition in partitions:
-            future = await self._producer.send(
-                self.topic, value=value, key=key, partition=partition
+            self._track(
+                await self._producer.send(self.topic, value=value, key=key, partition=partition)
             )
-            self._pending.add(future)
-            metrics.PENDING.inc()
-            future.add_done_callback(self._delivered)
         metrics.EVENTS.labels(kind=copy.kind, type=copy.type.value).inc(len(partitions))
         await self.flush()
 
@@ -160,7 +155,10 @@ class Publisher:
 
     async def _send_batch(self, builder: BatchBuilder, partition: int) -> None:
         builder.close()
-        future = await self._producer.send_batch(builder, self.topic, partition=partition)
+        self._track(await self._producer.send_batch(builder, self.topic, partition=partition))
+
+    def _track(self, future: asyncio.Future[object]) -> None:
+        """Count a queued delivery as pending until it is done (``flush``, ``failure``)."""
         self._pending.add(future)
         metrics.PENDING.inc()
         future.add_done_callback(self._delivered)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from tests.integration.processors import harness
 from topolog.core.envelope import Envelope, is_cluster_synced
 from topolog.platform.state import Endpoints
 
@@ -200,16 +201,7 @@ def cluster_markers(run: Run) -> dict[float, list[Envelope]]:
 
 def partitions(run: Run) -> int:
     """How many partitions the run's resources topic has."""
-
-    async def count() -> int:
-        producer = AIOKafkaProducer(bootstrap_servers=run.platform.kafka)
-        await producer.start()
-        try:
-            return len(await producer.partitions_for(run.resources))
-        finally:
-            await producer.stop()
-
-    return asyncio.run(count())
+    return len(asyncio.run(harness.partitions(run.platform.kafka, run.resources)))
 
 
 def first_lists_closed(run: Run, kinds: set[str]) -> float:
